@@ -1,0 +1,28 @@
+// The API's JSON shapes for tasks, events and errors (docs/api.md), in one place so that the
+// server, the client, the CLI's export and the idempotency records all agree.
+// Pure functions; thread-safe.
+#pragma once
+
+#include <boost/json.hpp>
+#include <string>
+
+#include "core/status.h"
+#include "core/task.h"
+
+namespace todo::core {
+
+// {"id": 42, "user": "dev0001", "task": "text", "created": "...Z", "updated": "...Z",
+//  "done": null | "...Z"}
+boost::json::object TaskToJson(const Task& task);
+// The inverse; kInvalidArgument naming the first missing or mistyped field.
+Result<Task> TaskFromJson(const boost::json::value& value);
+
+// {"id": 7, "at": "...Z", "user": "...", "actor": "...", "kind": "created", "task_id": 42,
+//  "task": "text"}
+boost::json::object EventToJson(const Event& event);
+Result<Event> EventFromJson(const boost::json::value& value);
+
+// {"error": {"code": "invalid_argument", "message": "task is empty"}}
+boost::json::object ErrorToJson(const Status& status);
+
+}  // namespace todo::core

@@ -1,0 +1,28 @@
+#include "core/status.h"
+
+namespace todo::core {
+
+std::string_view ErrorCodeName(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kOk: return "ok";
+    case ErrorCode::kInvalidArgument: return "invalid_argument";
+    case ErrorCode::kNotFound: return "not_found";
+    case ErrorCode::kPermissionDenied: return "permission_denied";
+    case ErrorCode::kUnauthenticated: return "unauthenticated";
+    case ErrorCode::kConflict: return "conflict";
+    case ErrorCode::kTooLarge: return "too_large";
+    case ErrorCode::kUnavailable: return "unavailable";
+    case ErrorCode::kInternal: return "internal";
+  }
+  return "internal";
+}
+
+std::string Status::ToString() const {
+  if (ok()) return "ok";
+  std::string s(ErrorCodeName(code_));
+  s += ": ";
+  s += message_;
+  return s;
+}
+
+}  // namespace todo::core

@@ -1,0 +1,212 @@
+// The Store interface: everything todo keeps, behind one abstract class with two
+// implementations (sqlite/ for one machine, postgres/ for many servers).
+//
+// Every method is a C++20 coroutine on Boost.Asio (`co_await store.AddTask(...)`). The
+// awaiting coroutine resumes on its own executor; the store never runs blocking work on it
+// (SQLite work happens on the store's own threads). A Store is thread-safe: any number of
+// coroutines on any threads may call it at once. It is owned by whoever opened it
+// (OpenStore returns a unique_ptr); it must outlive every call in flight.
+//
+// Permissions are enforced here too, not only by callers: writes need a developer Actor and
+// touch only that actor's tasks; a developer reads only their own tasks, and another user's
+// task looks exactly like a missing one (kNotFound), so ids of others' tasks are not revealed.
+//
+// Every write is ONE transaction: the task row, its change-log event, the per-user counters
+// and the idempotency record commit together or not at all. A returned success means the
+// transaction is committed.
+//
+// Expected failures are returned, never thrown: kInvalidArgument (bad input, checked before
+// the database is touched), kNotFound, kPermissionDenied, kConflict, kUnavailable (the
+// database cannot answer now; nothing was changed, or the change is unknown only if the
+// connection broke during COMMIT), kInternal.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "core/task.h"
+
+namespace todo::store {
+
+namespace asio = boost::asio;
+using core::Result;
+using core::Status;
+using core::TimePoint;
+
+// Who makes a call. Passed explicitly with every call; never stored.
+struct Actor {
+  std::string name;
+  core::Role role = core::Role::kDeveloper;
+};
+
+// A listing request. `user` empty: the actor's own tasks for a developer, every user's for a
+// manager or admin. Pages are keyset pages in id order: ids > `after`, at most `limit`.
+struct TaskQuery {
+  std::string user;
+  core::TaskState state = core::TaskState::kOpen;
+  int64_t after = 0;
+  int limit = 100;
+};
+
+// `next` is the `after` for the following page; empty when this page reached the end.
+struct TaskPage {
+  std::vector<core::Task> tasks;
+  std::optional<int64_t> next;
+};
+
+struct EventPage {
+  std::vector<core::Event> events;
+  std::optional<int64_t> next;
+};
+
+// A change to a task: new text and/or a new done state. At least one must be set.
+struct TaskPatch {
+  std::optional<std::string> text;
+  std::optional<bool> done;
+};
+
+inline constexpr int kMaxPageLimit = 1000;
+inline constexpr int kMaxRemoveOldest = 1000;
+
+// What an Idempotency-Key asks of a write. The first request with (actor, key) is executed
+// and its answer recorded in the same transaction; a later one with the same fingerprint
+// changes nothing and gets the recorded answer back; one with another fingerprint is refused
+// with kConflict. Records are kept at least 24 hours. Only successful answers are recorded.
+template <typename T>
+struct Idempotency {
+  std::string key;
+  std::string fingerprint;                   // a hash of method, path and body
+  int status = 200;                          // the HTTP status to record with the answer
+  std::function<std::string(const T&)> render;  // the answer's body, from the write's result
+};
+
+// The recorded answer of an earlier identical request.
+struct Replay {
+  int status = 0;
+  std::string body;
+};
+
+// A write's outcome: the fresh result, or (when an idempotency record matched) the answer
+// recorded the first time, with nothing changed.
+template <typename T>
+struct Written {
+  std::optional<T> value;
+  std::optional<Replay> replay;
+};
+
+// One task to import, as a file described it.
+struct ImportItem {
+  std::string text;
+  std::optional<TimePoint> created;  // now, when absent
+  bool is_done = false;
+  std::optional<TimePoint> done;     // completion time; `created` (or now) when absent
+  std::chrono::milliseconds precision{1};
+};
+
+struct ImportStats {
+  int64_t added = 0;
+  int64_t skipped = 0;  // already in the store
+};
+
+struct Account {
+  std::string name;
+  core::Role role = core::Role::kDeveloper;
+  std::string token_hash;
+  TimePoint created;
+};
+
+// The manager's view of one account, from counters kept current by every write (never a
+// scan of the tasks).
+struct UserSummary {
+  std::string name;
+  core::Role role = core::Role::kDeveloper;
+  int64_t open = 0;
+  int64_t done = 0;
+  std::optional<TimePoint> last_update;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Adds a task for `actor` (a developer). kInvalidArgument if the text fails
+  // core::ValidateTaskText; kPermissionDenied for other roles. Writes a kCreated event.
+  virtual asio::awaitable<Result<Written<core::Task>>> AddTask(
+      const Actor& actor, std::string text, const Idempotency<core::Task>* idem) = 0;
+
+  // One task. kNotFound if it does not exist or the actor may not see it.
+  virtual asio::awaitable<Result<core::Task>> GetTask(const Actor& actor, int64_t id) = 0;
+
+  // A page of tasks, oldest (lowest id) first. kInvalidArgument if limit is outside
+  // 1..kMaxPageLimit or after < 0; kPermissionDenied if a developer names another user.
+  virtual asio::awaitable<Result<TaskPage>> ListTasks(const Actor& actor,
+                                                      const TaskQuery& query) = 0;
+
+  // Edits the text and/or done state of one of the actor's tasks; writes kEdited, kDone or
+  // kUndone events for what actually changed (none when nothing did: the task comes back as
+  // it was). kInvalidArgument if the patch is empty or the text invalid; kNotFound if the
+  // task is not the actor's.
+  virtual asio::awaitable<Result<Written<core::Task>>> UpdateTask(
+      const Actor& actor, int64_t id, TaskPatch patch, const Idempotency<core::Task>* idem) = 0;
+
+  // Removes one of the actor's tasks and returns it as it was; writes a kRemoved event.
+  // kNotFound if the task is not the actor's.
+  virtual asio::awaitable<Result<Written<core::Task>>> RemoveTask(
+      const Actor& actor, int64_t id, const Idempotency<core::Task>* idem) = 0;
+
+  // Atomically removes the actor's `count` oldest OPEN tasks (fewer if fewer exist) and
+  // returns their ids, oldest first. Concurrent calls never remove a task twice.
+  // kInvalidArgument unless 1 <= count <= kMaxRemoveOldest.
+  virtual asio::awaitable<Result<Written<std::vector<int64_t>>>> RemoveOldest(
+      const Actor& actor, int count, const Idempotency<std::vector<int64_t>>* idem) = 0;
+
+  // Adds the actor's tasks from a file, in one transaction, skipping those already present:
+  // for each (text, created rounded down to the item's precision) the store keeps at least as
+  // many tasks as the items name, so importing the same file twice adds nothing while
+  // identical lines in one file are all kept. Items without `created` match on text alone.
+  // kInvalidArgument (nothing added) if any text is invalid.
+  virtual asio::awaitable<Result<ImportStats>> ImportTasks(const Actor& actor,
+                                                           std::vector<ImportItem> items) = 0;
+
+  // Creates an account. kConflict if the name is taken; kInvalidArgument if the name fails
+  // core::ValidateUserName.
+  virtual asio::awaitable<Status> CreateAccount(const Account& account) = 0;
+
+  // The account whose token hashes to `token_hash`. kUnauthenticated if none.
+  virtual asio::awaitable<Result<Account>> FindAccountByTokenHash(std::string token_hash) = 0;
+
+  // Every account with its counters, by name. kPermissionDenied for developers.
+  virtual asio::awaitable<Result<std::vector<UserSummary>>> ListUsers(const Actor& actor) = 0;
+
+  // A page of the change log, oldest first: every user's for managers and admins, the
+  // actor's own for developers. kInvalidArgument if limit is outside 1..kMaxPageLimit.
+  virtual asio::awaitable<Result<EventPage>> ListEvents(const Actor& actor, int64_t after,
+                                                        int limit) = 0;
+
+  // OK if the database answers a trivial query now; kUnavailable otherwise.
+  virtual asio::awaitable<Status> Ping() = 0;
+};
+
+// Options for OpenStore.
+struct OpenOptions {
+  int readers = 2;  // SQLite: reader threads/connections
+};
+
+// Opens the store named by `url`, applying pending migrations:
+//   "sqlite:PATH" or a bare PATH  -> SQLite file (created if missing, parent dirs too)
+//   "postgresql://..."            -> PostgreSQL (not yet: kInvalidArgument)
+// kInvalidArgument for an unknown scheme, kUnavailable if the database cannot be reached,
+// kInternal if a migration fails.
+Result<std::unique_ptr<Store>> OpenStore(std::string_view url, const OpenOptions& options = {});
+
+}  // namespace todo::store
