@@ -47,7 +47,7 @@ std::string EncodeTodoTxt(const std::vector<Task>& tasks);
 std::string EncodeJson(const std::vector<Task>& tasks);
 std::string Encode(TextFormat format, const std::vector<Task>& tasks);
 
-// Guesses the format of a file's content: JSON if the first non-blank character is '[',
+// Guesses the format of a file's content: JSON if it opens with '[' then '{' or ']',
 // origin if the first non-blank line starts with "TODO<digits> : [", else todo.txt.
 TextFormat DetectFormat(std::string_view content);
 

@@ -17,6 +17,15 @@ std::string_view ErrorCodeName(ErrorCode code) {
   return "internal";
 }
 
+ErrorCode ErrorCodeFromName(std::string_view name) {
+  for (ErrorCode c : {ErrorCode::kOk, ErrorCode::kInvalidArgument, ErrorCode::kNotFound,
+                      ErrorCode::kPermissionDenied, ErrorCode::kUnauthenticated,
+                      ErrorCode::kConflict, ErrorCode::kTooLarge, ErrorCode::kUnavailable}) {
+    if (ErrorCodeName(c) == name) return c;
+  }
+  return ErrorCode::kInternal;
+}
+
 std::string Status::ToString() const {
   if (ok()) return "ok";
   std::string s(ErrorCodeName(code_));

@@ -27,6 +27,8 @@ enum class ErrorCode {
 
 // The stable snake_case name of a code, as used in JSON error bodies ("invalid_argument").
 std::string_view ErrorCodeName(ErrorCode code);
+// The inverse of ErrorCodeName; kInternal for a name it does not know.
+ErrorCode ErrorCodeFromName(std::string_view name);
 
 class [[nodiscard]] Status {
  public:
@@ -64,6 +66,9 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
+  // An empty Result holds kInternal; it exists because asio's coroutine plumbing needs a
+  // default-constructible result type. Every real Result holds a value or an error.
+  Result() : status_(ErrorCode::kInternal, "result was never set") {}
   Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     if (status_.ok()) status_ = Status::Internal("Result built from an OK status without a value");

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -200,11 +201,20 @@ class Store {
 // Options for OpenStore.
 struct OpenOptions {
   int readers = 2;  // SQLite: reader threads/connections
+  // PostgreSQL: connections per event loop.
+  int pool_per_loop = 4;
+  // PostgreSQL: the event loops the caller will call from (todod's loops). Each gets its own
+  // connection pool running on that loop, so a call from one of them never changes threads.
+  // Calls from any other executor are carried to one of the store's loops and back; when
+  // this is empty the store runs one loop of its own.
+  std::vector<asio::io_context*> loops;
+  // Apply pending migrations on open (todod serve and todod migrate do; tools may not).
+  bool migrate = true;
 };
 
 // Opens the store named by `url`, applying pending migrations:
 //   "sqlite:PATH" or a bare PATH  -> SQLite file (created if missing, parent dirs too)
-//   "postgresql://..."            -> PostgreSQL (not yet: kInvalidArgument)
+//   "postgresql://..." or "postgres://..." -> PostgreSQL
 // kInvalidArgument for an unknown scheme, kUnavailable if the database cannot be reached,
 // kInternal if a migration fails.
 Result<std::unique_ptr<Store>> OpenStore(std::string_view url, const OpenOptions& options = {});

@@ -1,0 +1,282 @@
+#include "client/client.h"
+
+#include <sodium.h>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+
+#include "core/json.h"
+
+namespace todo::client {
+namespace json = boost::json;
+namespace {
+
+Result<json::value> ParseBody(const Response& response) {
+  boost::system::error_code ec;
+  json::value v = json::parse(response.body(), ec);
+  if (ec) return Status::Internal("server sent malformed JSON: " + ec.message());
+  return v;
+}
+
+// Reads an optional "next" cursor.
+std::optional<int64_t> NextOf(const json::object& o) {
+  auto* next = o.if_contains("next");
+  if (!next || !next->is_int64()) return std::nullopt;
+  return next->as_int64();
+}
+
+Result<std::vector<core::Task>> TasksOf(const json::value& v, const char* field) {
+  std::vector<core::Task> tasks;
+  auto* arr = v.is_object() ? v.as_object().if_contains(field) : nullptr;
+  if (!arr || !arr->is_array()) return Status::Internal(std::string("answer lacks '") + field + "'");
+  for (const auto& item : arr->as_array()) {
+    auto t = core::TaskFromJson(item);
+    if (!t.ok()) return t.status();
+    tasks.push_back(std::move(*t));
+  }
+  return tasks;
+}
+
+// The "removed" ids of a remove-oldest answer. (Kept out of the coroutine: g++ 12 fails on
+// string literals returned from a loop inside a coroutine.)
+Result<std::vector<int64_t>> IdsOf(const json::value& v) {
+  auto* removed = v.is_object() ? v.as_object().if_contains("removed") : nullptr;
+  if (!removed || !removed->is_array()) return Status::Internal("answer lacks 'removed'");
+  std::vector<int64_t> ids;
+  for (const auto& id : removed->as_array()) {
+    if (!id.is_int64()) return Status::Internal("'removed' holds a non-integer");
+    ids.push_back(id.as_int64());
+  }
+  return ids;
+}
+
+Result<UserSummary> UserOf(const json::value& u) {
+  if (!u.is_object()) return Status::Internal("malformed user");
+  const auto& o = u.as_object();
+  auto* name = o.if_contains("name");
+  auto* role = o.if_contains("role");
+  auto* open = o.if_contains("open");
+  auto* done = o.if_contains("done");
+  if (!name || !name->is_string() || !role || !role->is_string() || !open || !open->is_int64() ||
+      !done || !done->is_int64()) {
+    return Status::Internal("malformed user");
+  }
+  auto parsed_role = core::ParseRole(role->as_string());
+  if (!parsed_role.ok()) return parsed_role.status();
+  UserSummary s{std::string(name->as_string()), *parsed_role, open->as_int64(),
+                done->as_int64(), std::nullopt};
+  if (auto* last = o.if_contains("last_update"); last && last->is_string()) {
+    auto t = core::ParseIso8601(last->as_string());
+    if (!t.ok()) return t.status();
+    s.last_update = *t;
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string NewIdempotencyKey() {
+  if (sodium_init() < 0) std::abort();  // no usable random source: nothing safe to do
+  unsigned char bytes[16];
+  randombytes_buf(bytes, sizeof bytes);
+  char hex[sizeof bytes * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, bytes, sizeof bytes);
+  return hex;
+}
+
+Status StatusFromResponse(const Response& response) {
+  int code = response.result_int();
+  boost::system::error_code ec;
+  json::value v = json::parse(response.body(), ec);
+  if (!ec && v.is_object()) {
+    if (auto* err = v.as_object().if_contains("error"); err && err->is_object()) {
+      auto* c = err->as_object().if_contains("code");
+      auto* m = err->as_object().if_contains("message");
+      if (c && c->is_string() && m && m->is_string()) {
+        return Status(core::ErrorCodeFromName(c->as_string()), std::string(m->as_string()));
+      }
+    }
+  }
+  std::string message = "server answered HTTP " + std::to_string(code);
+  switch (code) {
+    case 400: return Status::InvalidArgument(message);
+    case 401: return Status::Unauthenticated(message);
+    case 403: return Status::PermissionDenied(message);
+    case 404: return Status::NotFound(message);
+    case 409: return Status::Conflict(message);
+    case 413: return Status::TooLarge(message);
+    case 502: case 503: case 504: return Status::Unavailable(message);
+    default: return Status::Internal(message);
+  }
+}
+
+asio::awaitable<Result<Response>> Client::Call(http::verb method, std::string target,
+                                               std::string body, bool idempotent_write,
+                                               CallInfo* info) {
+  Request request{method, target, 11};
+  request.set(http::field::authorization, "Bearer " + token_);
+  request.set(http::field::user_agent, "todo-client");
+  if (!body.empty() || method == http::verb::post || method == http::verb::patch) {
+    request.set(http::field::content_type, "application/json");
+  }
+  if (idempotent_write) request.set("Idempotency-Key", NewIdempotencyKey());
+  request.body() = std::move(body);
+
+  auto deadline = std::chrono::steady_clock::now() + retry_.retry_for;
+  auto backoff = retry_.first_backoff;
+  CallInfo local;
+  CallInfo& stats = info ? *info : local;
+  for (;;) {
+    ++stats.attempts;
+    auto response = co_await pool_->Send(request);
+    Status failure;
+    if (response.ok()) {
+      stats.http_status = response->result_int();
+      if (stats.http_status < 300) co_return response;
+      failure = StatusFromResponse(*response);
+      if (stats.http_status != 503) co_return failure;
+    } else {
+      stats.http_status = 0;
+      failure = response.status();
+    }
+    // Only "unavailable" is worth another try; everything else is the answer.
+    if (std::chrono::steady_clock::now() + backoff > deadline) co_return failure;
+    asio::steady_timer timer(co_await asio::this_coro::executor, backoff);
+    co_await timer.async_wait(asio::use_awaitable);
+    backoff = std::min(backoff * 2, retry_.max_backoff);
+  }
+}
+
+asio::awaitable<Result<core::Task>> Client::AddTask(std::string text, CallInfo* info) {
+  json::object request;
+  request["task"] = std::move(text);
+  std::string body = json::serialize(request);
+  std::string target = "/v1/tasks";
+  auto r = co_await Call(http::verb::post, std::move(target), std::move(body), true, info);
+  if (!r.ok()) co_return r.status();
+  auto v = ParseBody(*r);
+  if (!v.ok()) co_return v.status();
+  co_return core::TaskFromJson(*v);
+}
+
+asio::awaitable<Result<core::Task>> Client::GetTask(int64_t id, CallInfo* info) {
+  std::string target = "/v1/tasks/" + std::to_string(id);
+  auto r = co_await Call(http::verb::get, std::move(target), {}, false, info);
+  if (!r.ok()) co_return r.status();
+  auto v = ParseBody(*r);
+  if (!v.ok()) co_return v.status();
+  co_return core::TaskFromJson(*v);
+}
+
+asio::awaitable<Result<TaskPage>> Client::ListTasks(const ListOptions& options, CallInfo* info) {
+  std::string target = "/v1/tasks?state=" + std::string(core::TaskStateName(options.state)) +
+                       "&limit=" + std::to_string(options.limit);
+  if (options.after > 0) target += "&after=" + std::to_string(options.after);
+  // User names are restricted to [A-Za-z0-9._-] (core::ValidateUserName): no escaping needed;
+  // anything else is refused here rather than sent.
+  if (!options.user.empty()) {
+    if (options.user.find_first_not_of(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+        std::string::npos) {
+      co_return Status::InvalidArgument("invalid user name '" + options.user + "'");
+    }
+    target += "&user=" + options.user;
+  }
+  auto r = co_await Call(http::verb::get, std::move(target), {}, false, info);
+  if (!r.ok()) co_return r.status();
+  auto v = ParseBody(*r);
+  if (!v.ok()) co_return v.status();
+  auto tasks = TasksOf(*v, "tasks");
+  if (!tasks.ok()) co_return tasks.status();
+  co_return TaskPage{std::move(*tasks), NextOf(v->as_object())};
+}
+
+asio::awaitable<Result<core::Task>> Client::UpdateTask(int64_t id, std::optional<std::string> text,
+                                                       std::optional<bool> done, CallInfo* info) {
+  json::object patch;
+  if (text) patch["task"] = *text;
+  if (done) patch["done"] = *done;
+  std::string target = "/v1/tasks/" + std::to_string(id);
+  std::string body = json::serialize(patch);
+  auto r = co_await Call(http::verb::patch, std::move(target), std::move(body), true, info);
+  if (!r.ok()) co_return r.status();
+  auto v = ParseBody(*r);
+  if (!v.ok()) co_return v.status();
+  co_return core::TaskFromJson(*v);
+}
+
+asio::awaitable<Status> Client::RemoveTask(int64_t id, CallInfo* info) {
+  std::string target = "/v1/tasks/" + std::to_string(id);
+  auto r = co_await Call(http::verb::delete_, std::move(target), {}, true, info);
+  co_return r.ok() ? Status::Ok() : r.status();
+}
+
+asio::awaitable<Result<std::vector<int64_t>>> Client::RemoveOldest(int count, CallInfo* info) {
+  json::object request;
+  request["count"] = count;
+  std::string target = "/v1/tasks/remove-oldest";
+  std::string body = json::serialize(request);
+  auto r = co_await Call(http::verb::post, std::move(target), std::move(body), true, info);
+  if (!r.ok()) co_return r.status();
+  auto v = ParseBody(*r);
+  if (!v.ok()) co_return v.status();
+  co_return IdsOf(*v);
+}
+
+asio::awaitable<Result<std::vector<UserSummary>>> Client::ListUsers(CallInfo* info) {
+  std::string target = "/v1/users";
+  auto r = co_await Call(http::verb::get, std::move(target), {}, false, info);
+  if (!r.ok()) co_return r.status();
+  auto v = ParseBody(*r);
+  if (!v.ok()) co_return v.status();
+  auto* users = v->is_object() ? v->as_object().if_contains("users") : nullptr;
+  if (!users || !users->is_array()) co_return Status::Internal("answer lacks 'users'");
+  std::vector<UserSummary> out;
+  for (const auto& u : users->as_array()) {
+    auto user = UserOf(u);
+    if (!user.ok()) co_return user.status();
+    out.push_back(std::move(*user));
+  }
+  co_return out;
+}
+
+asio::awaitable<Result<NewAccount>> Client::CreateUser(std::string name, core::Role role,
+                                                       CallInfo* info) {
+  json::object request;
+  request["name"] = name;
+  request["role"] = core::RoleName(role);
+  std::string body = json::serialize(request);
+  std::string target = "/v1/users";
+  // Account creation is not an idempotent write in the API: a lost answer is retried and
+  // comes back 409, which the caller sees.
+  auto r = co_await Call(http::verb::post, std::move(target), std::move(body), false, info);
+  if (!r.ok()) co_return r.status();
+  auto v = ParseBody(*r);
+  if (!v.ok()) co_return v.status();
+  auto* token = v->is_object() ? v->as_object().if_contains("token") : nullptr;
+  if (!token || !token->is_string()) co_return Status::Internal("answer lacks 'token'");
+  co_return NewAccount{std::move(name), role, std::string(token->as_string())};
+}
+
+asio::awaitable<Result<EventPage>> Client::ListEvents(int64_t after, int limit, CallInfo* info) {
+  std::string target =
+      "/v1/events?after=" + std::to_string(after) + "&limit=" + std::to_string(limit);
+  auto r = co_await Call(http::verb::get, std::move(target), {}, false, info);
+  if (!r.ok()) co_return r.status();
+  auto v = ParseBody(*r);
+  if (!v.ok()) co_return v.status();
+  auto* events = v->is_object() ? v->as_object().if_contains("events") : nullptr;
+  if (!events || !events->is_array()) co_return Status::Internal("answer lacks 'events'");
+  EventPage page;
+  for (const auto& e : events->as_array()) {
+    auto ev = core::EventFromJson(e);
+    if (!ev.ok()) co_return ev.status();
+    page.events.push_back(std::move(*ev));
+  }
+  page.next = NextOf(v->as_object());
+  co_return page;
+}
+
+}  // namespace todo::client

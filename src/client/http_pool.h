@@ -1,0 +1,78 @@
+// HttpPool: a bounded pool of keep-alive HTTP/1.1 connections to one todod, for coroutines
+// on one executor. Used by the typed Client (and so by the CLI and the simulator).
+//
+// Not thread-safe: every call must come from coroutines running on the executor the pool was
+// made with (one event loop, or one strand). The pool must outlive the calls in flight.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace todo::client {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using core::Result;
+using core::Status;
+
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+// Where a server is: from "http://host:port", "http://host:port/", "host:port" or "host"
+// (port 8080). kInvalidArgument for anything else (https is not supported).
+struct Endpoint {
+  std::string host;
+  std::string port;
+};
+Result<Endpoint> ParseServerUrl(std::string_view url);
+
+class HttpPool {
+ public:
+  HttpPool(asio::any_io_executor executor, Endpoint endpoint, int max_connections,
+           std::chrono::milliseconds timeout);
+  ~HttpPool();
+  HttpPool(const HttpPool&) = delete;
+  HttpPool& operator=(const HttpPool&) = delete;
+
+  // Sends `request` (Host and Content-Length are filled in) and reads the response, waiting
+  // for a free connection when all are busy. kUnavailable when the server cannot be reached,
+  // the connection breaks, or `timeout` passes; then the request may or may not have been
+  // processed by the server (callers resend writes with the same Idempotency-Key).
+  asio::awaitable<Result<Response>> Send(Request request);
+
+  const Endpoint& endpoint() const { return endpoint_; }
+  int open_connections() const { return open_; }
+
+ private:
+  using Stream = beast::tcp_stream;
+
+  // A connection to use: an idle one, a new one, or (when at the cap) the next released one.
+  asio::awaitable<Result<std::unique_ptr<Stream>>> Acquire(bool fresh);
+  void Release(std::unique_ptr<Stream> stream);
+  void Discard();
+  asio::awaitable<Result<Response>> Exchange(Stream& stream, Request& request);
+
+  asio::any_io_executor executor_;
+  Endpoint endpoint_;
+  int max_connections_;
+  std::chrono::milliseconds timeout_;
+  int open_ = 0;  // connections that exist: idle ones and those in use
+  std::vector<std::unique_ptr<Stream>> idle_;
+  // Coroutines waiting for a connection; Release wakes the first by cancelling its timer.
+  std::deque<std::shared_ptr<asio::steady_timer>> waiters_;
+};
+
+}  // namespace todo::client
