@@ -6,6 +6,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
+#include <algorithm>
+#include <charconv>
 
 #include "core/json.h"
 
@@ -141,9 +143,18 @@ asio::awaitable<Result<Response>> Client::Call(http::verb method, std::string ta
       stats.http_status = 0;
       failure = response.status();
     }
-    // Only "unavailable" is worth another try; everything else is the answer.
-    if (std::chrono::steady_clock::now() + backoff > deadline) co_return failure;
-    asio::steady_timer timer(co_await asio::this_coro::executor, backoff);
+    // Only "unavailable" is worth another try; everything else is the answer. A server's
+    // Retry-After (seconds) lengthens the wait, within max_backoff.
+    auto wait = backoff;
+    if (response.ok()) {
+      auto retry_after = (*response)[http::field::retry_after];
+      int seconds = 0;
+      std::from_chars(retry_after.data(), retry_after.data() + retry_after.size(), seconds);
+      wait = std::clamp<std::chrono::milliseconds>(std::chrono::seconds(seconds), wait,
+                                                   std::max(wait, retry_.max_backoff));
+    }
+    if (std::chrono::steady_clock::now() + wait > deadline) co_return failure;
+    asio::steady_timer timer(co_await asio::this_coro::executor, wait);
     co_await timer.async_wait(asio::use_awaitable);
     backoff = std::min(backoff * 2, retry_.max_backoff);
   }

@@ -59,66 +59,69 @@ HttpPool::HttpPool(asio::any_io_executor executor, Endpoint endpoint, int max_co
 
 HttpPool::~HttpPool() = default;
 
-asio::awaitable<Result<std::unique_ptr<HttpPool::Stream>>> HttpPool::Acquire(bool fresh) {
-  for (;;) {
-    if (!fresh && !idle_.empty()) {
-      auto stream = std::move(idle_.back());
-      idle_.pop_back();
-      co_return stream;
-    }
-    if (fresh && !idle_.empty()) {
-      // A new connection is wanted and an idle one stands in the way of the cap: drop it.
-      idle_.pop_back();
-      --open_;
-    }
-    if (open_ < max_connections_) {
-      ++open_;
-      auto stream = std::make_unique<Stream>(executor_);
-      tcp::resolver resolver(executor_);
-      boost::system::error_code ec;
-      auto results = co_await resolver.async_resolve(
-          endpoint_.host, endpoint_.port, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) {
-        Discard();
-        co_return Broken("cannot resolve", ec, endpoint_);
-      }
-      stream->expires_after(timeout_);
-      co_await stream->async_connect(results, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) {
-        Discard();
-        co_return Broken("cannot connect to", ec, endpoint_);
-      }
-      stream->socket().set_option(tcp::no_delay(true), ec);
-      co_return stream;
-    }
-    // At the cap: wait for a Release (which cancels the timer) or time out.
-    auto timer = std::make_shared<asio::steady_timer>(executor_, timeout_);
-    waiters_.push_back(timer);
-    boost::system::error_code ec;
-    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (!ec) {
-      std::erase(waiters_, timer);
-      co_return Status::Unavailable("timed out waiting for a connection to " + endpoint_.host +
-                                    ":" + endpoint_.port);
-    }
-    fresh = false;
+asio::awaitable<Result<HttpPool::Lease>> HttpPool::Acquire(bool fresh) {
+  if (!idle_.empty()) {
+    auto stream = std::move(idle_.back());
+    idle_.pop_back();
+    if (!fresh) co_return Lease{std::move(stream), true};
+    --open_;  // dropped, to make room for a new one
   }
+  if (open_ < max_connections_) {
+    ++open_;
+    co_return co_await Connect();
+  }
+  auto waiter = std::make_shared<Waiter>(executor_, timeout_);
+  waiters_.push_back(waiter);
+  boost::system::error_code ec;
+  co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  // Whatever was handed over counts, even if the timer expired in the same instant.
+  if (waiter->stream) co_return Lease{std::move(waiter->stream), true};
+  if (waiter->slot) co_return co_await Connect();
+  std::erase(waiters_, waiter);
+  co_return Status::Unavailable("timed out waiting for a connection to " + endpoint_.host + ":" +
+                                endpoint_.port);
+}
+
+asio::awaitable<Result<HttpPool::Lease>> HttpPool::Connect() {
+  auto stream = std::make_unique<Stream>(executor_);
+  tcp::resolver resolver(executor_);
+  boost::system::error_code ec;
+  auto results = co_await resolver.async_resolve(endpoint_.host, endpoint_.port,
+                                                 asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    Discard();
+    co_return Broken("cannot resolve", ec, endpoint_);
+  }
+  stream->expires_after(timeout_);
+  co_await stream->async_connect(results, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    Discard();
+    co_return Broken("cannot connect to", ec, endpoint_);
+  }
+  stream->socket().set_option(tcp::no_delay(true), ec);
+  co_return Lease{std::move(stream), false};
 }
 
 void HttpPool::Release(std::unique_ptr<Stream> stream) {
-  idle_.push_back(std::move(stream));
-  if (!waiters_.empty()) {
-    waiters_.front()->cancel();
-    waiters_.pop_front();
+  if (waiters_.empty()) {
+    idle_.push_back(std::move(stream));
+    return;
   }
+  auto waiter = std::move(waiters_.front());
+  waiters_.pop_front();
+  waiter->stream = std::move(stream);
+  waiter->timer.cancel();
 }
 
 void HttpPool::Discard() {
-  --open_;
-  if (!waiters_.empty()) {
-    waiters_.front()->cancel();
-    waiters_.pop_front();
+  if (waiters_.empty()) {
+    --open_;
+    return;
   }
+  auto waiter = std::move(waiters_.front());
+  waiters_.pop_front();
+  waiter->slot = true;  // open_ stays: the slot passes to the waiter
+  waiter->timer.cancel();
 }
 
 asio::awaitable<Result<Response>> HttpPool::Exchange(Stream& stream, Request& request) {
@@ -138,25 +141,19 @@ asio::awaitable<Result<Response>> HttpPool::Send(Request request) {
   request.set(http::field::host, endpoint_.host + ":" + endpoint_.port);
   request.prepare_payload();
   // A kept-alive connection may have been closed by the server while idle; that shows as an
-  // error on first use, so one failure on a reused connection is retried on a fresh one.
-  bool reused = !idle_.empty();
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    auto stream = co_await Acquire(attempt > 0);
-    if (!stream.ok()) co_return stream.status();
-    auto response = co_await Exchange(**stream, request);
-    if (response.ok()) {
-      if (response->keep_alive()) {
-        Release(std::move(*stream));
-      } else {
-        Discard();
-      }
-      co_return response;
+  // error on first use, so a failure on a reused connection is tried once more on a new one.
+  for (bool fresh : {false, true}) {
+    auto lease = co_await Acquire(fresh);
+    if (!lease.ok()) co_return lease.status();
+    auto response = co_await Exchange(*lease->stream, request);
+    if (response.ok() && response->keep_alive()) {
+      Release(std::move(lease->stream));
+    } else {
+      Discard();
     }
-    Discard();
-    if (!reused) co_return response;
-    reused = false;
+    if (response.ok() || !lease->reused) co_return response;
   }
-  co_return Status::Unavailable("unreachable");
+  co_return Status::Unavailable("lost connection to " + endpoint_.host + ":" + endpoint_.port);
 }
 
 }  // namespace todo::client

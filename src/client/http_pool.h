@@ -59,9 +59,30 @@ class HttpPool {
  private:
   using Stream = beast::tcp_stream;
 
-  // A connection to use: an idle one, a new one, or (when at the cap) the next released one.
-  asio::awaitable<Result<std::unique_ptr<Stream>>> Acquire(bool fresh);
+  // A connection lent to one request; `reused` if it served an earlier request.
+  struct Lease {
+    std::unique_ptr<Stream> stream;
+    bool reused = false;
+  };
+
+  // A coroutine waiting for a connection. Release hands it a connection, or Discard hands it
+  // the freed slot, and then cancels its timer; the timer expiring first is a timeout.
+  struct Waiter {
+    explicit Waiter(asio::any_io_executor ex, std::chrono::milliseconds timeout)
+        : timer(std::move(ex), timeout) {}
+    asio::steady_timer timer;
+    std::unique_ptr<Stream> stream;
+    bool slot = false;
+  };
+
+  // A connection to use: an idle one, a new one, or (when at the cap) the next one released,
+  // first come first served. `fresh` asks for a new connection where the cap allows.
+  asio::awaitable<Result<Lease>> Acquire(bool fresh);
+  // Opens a connection in a slot already counted in open_.
+  asio::awaitable<Result<Lease>> Connect();
+  // Gives a healthy connection back: to the first waiter, else to the idle list.
   void Release(std::unique_ptr<Stream> stream);
+  // Forgets a connection that is closed or broken: its slot goes to the first waiter.
   void Discard();
   asio::awaitable<Result<Response>> Exchange(Stream& stream, Request& request);
 
@@ -71,8 +92,7 @@ class HttpPool {
   std::chrono::milliseconds timeout_;
   int open_ = 0;  // connections that exist: idle ones and those in use
   std::vector<std::unique_ptr<Stream>> idle_;
-  // Coroutines waiting for a connection; Release wakes the first by cancelling its timer.
-  std::deque<std::shared_ptr<asio::steady_timer>> waiters_;
+  std::deque<std::shared_ptr<Waiter>> waiters_;
 };
 
 }  // namespace todo::client

@@ -2,6 +2,7 @@
 #include <cctype>
 #include <string>
 
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 
@@ -28,7 +29,7 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view url, const OpenOptions
   std::string_view path = url;
   if (std::string_view scheme; HasScheme(url, scheme)) {
     if (scheme == "postgresql" || scheme == "postgres") {
-      return Status::InvalidArgument("PostgreSQL store not built yet");
+      return OpenPostgresStore(url, options);
     }
     if (scheme != "sqlite") {
       return Status::InvalidArgument("unknown store scheme '" + std::string(scheme) +

@@ -1,7 +1,12 @@
 #include "store_backend.h"
 
+#include "support/test_database.h"
+
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -32,10 +37,32 @@ StoreBackend SqliteBackend() {
   };
 }
 
-// TODO(postgres): when src/store/postgres/ exists, return a backend here if TODO_TEST_PG_URL
-// is set: fresh_location creates an empty database (or schema) through that server and
-// returns its URL, discard drops it. Until then the suite runs on SQLite only.
-std::optional<StoreBackend> PostgresBackend() { return std::nullopt; }
+// PostgreSQL when TODO_TEST_PG_URL names a server: each location is a new database on it,
+// dropped by discard.
+std::optional<StoreBackend> PostgresBackend() {
+  const char* url = std::getenv("TODO_TEST_PG_URL");
+  if (url == nullptr || *url == '\0') return std::nullopt;
+  // The databases alive now, by URL; guarded because tests may open stores from threads.
+  static std::mutex mu;
+  static std::map<std::string, std::unique_ptr<testing::TestDatabase>> alive;
+  static testing::TempDir unused_dir;
+  return StoreBackend{
+      .name = "postgres",
+      .fresh_location =
+          [] {
+            auto db = std::make_unique<testing::TestDatabase>("postgres", unused_dir);
+            std::string location = db->url();
+            std::lock_guard lock(mu);
+            alive[location] = std::move(db);
+            return location;
+          },
+      .discard =
+          [](const std::string& location) {
+            std::lock_guard lock(mu);
+            alive.erase(location);
+          },
+  };
+}
 
 }  // namespace
 

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "core/validate.h"
+#include "store/checks.h"
 #include "store/sqlite/connection.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/offload.h"
@@ -214,27 +215,6 @@ void BumpTally(Connection& db, const std::string& user, int64_t open_delta, int6
       .Bind(3, done_delta)
       .Bind(4, core::ToMillis(at))
       .Run();
-}
-
-Status TaskNotFound(int64_t id) {
-  return Status::NotFound("task " + std::to_string(id) + " not found");
-}
-
-Status CheckCanWrite(const Actor& actor) {
-  if (core::CanWriteTasks(actor.role)) return Status::Ok();
-  return Status::PermissionDenied("a " + std::string(core::RoleName(actor.role)) +
-                                  " cannot write tasks; only developers write their own");
-}
-
-Status CheckLimit(int limit) {
-  if (limit >= 1 && limit <= kMaxPageLimit) return Status::Ok();
-  return Status::InvalidArgument("limit must be between 1 and " + std::to_string(kMaxPageLimit) +
-                                 ", not " + std::to_string(limit));
-}
-
-Status CheckAfter(int64_t after) {
-  if (after >= 0) return Status::Ok();
-  return Status::InvalidArgument("after must not be negative");
 }
 
 // The Idempotency a write was asked for, copied so that the store's thread owns it.

@@ -1,0 +1,61 @@
+// Api: the handlers of HTTP API v1 (docs/api.md), /healthz, /readyz and /metrics.
+//
+// Handlers are thin: route, authenticate, check the role, parse and validate the request
+// (requests.h), make one store call through the StoreGate, render the answer (responses.h).
+// Every request gets exactly one Reply; Handle never throws.
+//
+// Thread-safe: one Api serves every event loop; per-loop state (the token cache) is passed
+// in by the caller. The gate must outlive the Api.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <functional>
+#include <string>
+
+#include "server/auth.h"
+#include "server/config.h"
+#include "server/requests.h"
+#include "server/responses.h"
+#include "server/router.h"
+#include "server/store_gate.h"
+
+namespace todo::server {
+
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+
+class Api {
+ public:
+  // `metrics_text` renders GET /metrics; it is called on the requesting loop.
+  Api(StoreGate& gate, const ServerOptions& options, std::function<std::string()> metrics_text);
+
+  // The answer to `request`, on the caller's event loop, whose token cache is `tokens`.
+  // Unknown path: 404; known path with another method: 405; /v1 without a valid token: 401;
+  // any exception: 500. reply.route is always set.
+  asio::awaitable<Reply> Handle(const Request& request, TokenCache& tokens);
+
+ private:
+  asio::awaitable<Reply> Dispatch(const Request& request, const Target& target,
+                                  const RouteMatch& match, TokenCache& tokens);
+  asio::awaitable<Reply> Ready();
+  asio::awaitable<Reply> AddTask(const Request& req, const Target& target,
+                                 const store::Actor& actor);
+  asio::awaitable<Reply> ListTasks(const Target& target, const store::Actor& actor);
+  asio::awaitable<Reply> GetTask(int64_t id, const store::Actor& actor);
+  asio::awaitable<Reply> UpdateTask(const Request& req, const Target& target, int64_t id,
+                                    const store::Actor& actor);
+  asio::awaitable<Reply> RemoveTask(const Request& req, const Target& target, int64_t id,
+                                    const store::Actor& actor);
+  asio::awaitable<Reply> RemoveOldest(const Request& req, const Target& target,
+                                      const store::Actor& actor);
+  asio::awaitable<Reply> ListUsers(const store::Actor& actor);
+  asio::awaitable<Reply> CreateUser(const Request& req, const store::Actor& actor);
+  asio::awaitable<Reply> ListEvents(const Target& target, const store::Actor& actor);
+
+  StoreGate& gate_;
+  ServerOptions options_;
+  std::function<std::string()> metrics_text_;
+};
+
+}  // namespace todo::server

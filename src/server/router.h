@@ -1,0 +1,48 @@
+// Routing of API v1 paths: which route a path names, and which methods each route allows.
+// Pure functions over strings; thread-safe.
+#pragma once
+
+// clang-format off
+// <ostream> before Beast: Boost 1.81's core::string_view uses it without including it.
+#include <ostream>
+// clang-format on
+
+#include <boost/beast/http/verb.hpp>
+#include <string_view>
+
+namespace todo::server {
+
+// Every route todod answers. kUnknown is any other path (404); it is also the label under
+// which requests that never got a route (unparsable heads) are counted.
+enum class Route {
+  kUnknown = 0,
+  kHealthz,       // GET /healthz
+  kReadyz,        // GET /readyz
+  kMetrics,       // GET /metrics
+  kTasks,         // GET, POST /v1/tasks
+  kTask,          // GET, PATCH, DELETE /v1/tasks/{id}
+  kRemoveOldest,  // POST /v1/tasks/remove-oldest
+  kUsers,         // GET, POST /v1/users
+  kEvents,        // GET /v1/events
+};
+inline constexpr int kRouteCount = 9;
+
+// The route's label in metrics and logs: "/v1/tasks/{id}", "unknown", ...
+std::string_view RouteLabel(Route route);
+
+struct RouteMatch {
+  Route route = Route::kUnknown;
+  std::string_view id;  // kTask: the raw {id} segment (not yet validated); a view of `path`
+};
+
+// Matches a path (no query string). Exact matches only: no trailing slash, no
+// percent-decoding (no route has reserved characters in it). /v1/events/stream and
+// /v1/snapshot belong to later versions of the server and are kUnknown for now.
+RouteMatch MatchRoute(std::string_view path);
+
+// Whether `route` answers `method`; kUnknown answers nothing.
+bool MethodAllowed(Route route, boost::beast::http::verb method);
+// The value of the Allow header of a 405 for `route`: "GET, POST".
+std::string_view AllowHeader(Route route);
+
+}  // namespace todo::server

@@ -1,0 +1,77 @@
+// Group commit for one event loop's writes: natural batching, no timers.
+//
+// A write hands its statements to the loop's Batcher. While fewer batches than connections
+// are in flight, the write runs at once, alone (no added latency under light load). When
+// every connection is busy, writes queue; whoever drives the next batch takes everything
+// queued (up to kMaxBatch writes) and sends it as ONE transaction: all the writes' statements
+// in one pipeline segment, one Sync, one commit, one WAL flush, one NOTIFY queue lock for all
+// of them. Under load, batches grow by themselves.
+//
+// A batch's writes are ordered by user (stably) so that every transaction takes the users'
+// tally-row locks in the same order: concurrent batches cannot deadlock. Each write is still
+// all-or-nothing. If any statement of a batch fails, PostgreSQL rolls the whole transaction
+// back; the batch is then sent again with each write in a segment (a transaction) of its own,
+// in the same round trip, so that one failing write never fails or loses the others
+// (docs: performance.md, point 3).
+//
+// Driving: the first writes to arrive become drivers (at most one per connection). A driver
+// acquires a connection, takes a batch from the queue, runs it, wakes its writes and, once
+// its own write is done, hands the driver role to the oldest queued write, if any. A queued
+// write that reaches its deadline before any batch takes it leaves the queue with
+// kUnavailable; one that a batch took waits for that batch (bounded by the batch's deadline,
+// the latest of its writes').
+//
+// Thread-safety: none; one Batcher per loop, used only from that loop's thread.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "store/postgres/pg_connection.h"
+#include "store/postgres/pg_pool.h"
+
+namespace todo::store::pg {
+
+class Batcher {
+ public:
+  static constexpr std::size_t kMaxBatch = 64;
+
+  // `pool` must outlive the Batcher; at most `max_drivers` batches run at once.
+  Batcher(asio::io_context& io, Pool& pool, int max_drivers);
+
+  // Runs `queries` (one write; `user` is whose tally row it locks) in a transaction, alone or
+  // with other writes, and gives back its own results. The same contract as
+  // Connection::Run: OK means the results arrived (and the transaction committed if none is
+  // an error); kUnavailable means the connection broke, or the deadline passed.
+  asio::awaitable<core::Status> Run(const std::vector<Query>& queries, const std::string& user,
+                                    std::vector<PgResult>& results, Clock::time_point deadline);
+
+  // Batches sent and writes they carried, since the start (for measurements).
+  std::size_t batches() const { return batches_; }
+  std::size_t writes() const { return writes_; }
+
+ private:
+  struct Write;
+  // Drives batches until `me` is done; then passes the role on (or gives it up).
+  asio::awaitable<void> Drive(Write& me);
+  // Takes up to kMaxBatch queued writes; fails (and wakes) those already past their deadline.
+  std::vector<Write*> TakeBatch();
+  // Sends `batch` on `connection` and fills in every write's status and results.
+  asio::awaitable<void> RunBatch(Connection& connection, std::vector<Write*>& batch);
+  void Finish(std::vector<Write*>& batch, Write& me);
+  void PassOn();
+
+  asio::io_context& io_;
+  Pool& pool_;
+  int max_drivers_;
+  int drivers_ = 0;
+  std::deque<Write*> queued_;
+  std::size_t batches_ = 0;
+  std::size_t writes_ = 0;
+};
+
+}  // namespace todo::store::pg

@@ -1,0 +1,314 @@
+// Every statement the PostgreSQL store runs, prepared once per connection. Each names the
+// index it expects. Every statement on todo.element names td_user, except the managers'
+// all-users views (marked "all users"), so the table can later be distributed by td_user.
+//
+// Task rows are read as: id, td_user, task, created ms, updated ms, done ms (NULL if open).
+// Times come from the database's clock (now(), the transaction's start), truncated to the
+// millisecond, so a task read back equals the one a write returned.
+//
+// Writes are single statements: a data-modifying CTE changes the task, appends its events,
+// updates the owner's tally row and calls pg_notify('todo_events', event id) for each event,
+// all in the statement's transaction (NOTIFY is delivered at commit, so listeners never hear
+// of a change that did not commit). A CTE that only SELECTs runs only if referenced, which is
+// why each final SELECT counts the pg_notify calls.
+//
+// Locking: a write that changes or removes existing tasks first runs kLockUser, which locks
+// the user's tally row (FOR UPDATE), in the same transaction and round trip. So one user's
+// task writes are serialized (lock order: tally row, then task rows, for everyone: no
+// deadlocks), and the write statement, which under READ COMMITTED takes its snapshot after
+// the lock is granted, sees every earlier write of that user committed. That is what makes
+// remove-oldest exact; see kRemoveOldest. Adds need no lock: a new row conflicts with nobody,
+// and their tally upsert waits for the row lock like any other writer.
+#pragma once
+
+#include "store/postgres/pg_connection.h"
+
+namespace todo::store::pg {
+
+// Run when a connection opens. A request that gives up (its deadline passed) closes its
+// connection; without this the server would finish the request's work, and perhaps commit
+// it, whenever the lock or the load that held it up goes away. With it, a backend that is
+// still waiting notices the closed socket within a second and aborts.
+inline constexpr Statement kSessionSetup{"", "SET client_connection_check_interval = 1000"};
+
+// Transaction control and the health check: no table, no index.
+inline constexpr Statement kBegin{"begin", "BEGIN"};
+inline constexpr Statement kCommit{"commit", "COMMIT"};
+inline constexpr Statement kRollback{"rollback", "ROLLBACK"};
+inline constexpr Statement kPing{"ping", "SELECT 1"};
+
+// tally primary key. Serializes this user's writes until the transaction ends (a user with no
+// row has no tasks yet: nothing to lock).
+inline constexpr Statement kLockUser{
+    "lock_user", "SELECT 1 FROM todo.tally WHERE td_user = $1::text FOR UPDATE"};
+
+// tally primary key. Makes sure the user has a tally row (imports lock it next).
+inline constexpr Statement kEnsureTally{
+    "ensure_tally",
+    "INSERT INTO todo.tally (td_user, open_count, done_count, last_update_time) "
+    "VALUES ($1::text, 0, 0, NULL) ON CONFLICT (td_user) DO NOTHING"};
+
+// $1 user, $2 text. Appends to the element primary key and (td_user, id) indexes, to the
+// event primary key and event_user_id; tally primary key (upsert). Returns id, created ms.
+inline constexpr Statement kAddTask{"add_task", R"sql(
+WITH t AS (
+  INSERT INTO todo.element (td_user, init_time, last_update_time, task)
+  VALUES ($1::text, date_trunc('milliseconds', now()), date_trunc('milliseconds', now()),
+          $2::text)
+  RETURNING id, init_time),
+e AS (
+  INSERT INTO todo.event (at, td_user, actor, kind, task_id, task)
+  SELECT t.init_time, $1::text, $1::text, 'created', t.id, $2::text FROM t
+  RETURNING id),
+c AS (
+  INSERT INTO todo.tally AS y (td_user, open_count, done_count, last_update_time)
+  SELECT $1::text, 1, 0, t.init_time FROM t
+  ON CONFLICT (td_user) DO UPDATE
+  SET open_count = y.open_count + 1,
+      last_update_time = greatest(y.last_update_time, excluded.last_update_time))
+SELECT t.id, todo.ms(t.init_time),
+       (SELECT count(pg_notify('todo_events', e.id::text)) FROM e)
+FROM t)sql"};
+
+// $1 id, $2 user. element_user_id: the one entry (td_user, id).
+inline constexpr Statement kGetTaskOfUser{
+    "get_task_of_user",
+    "SELECT id, td_user, task, todo.ms(init_time), todo.ms(last_update_time), "
+    "todo.ms(done_time) FROM todo.element WHERE id = $1::int8 AND td_user = $2::text"};
+// $1 id. element primary key (all users: managers).
+inline constexpr Statement kGetAnyTask{
+    "get_any_task",
+    "SELECT id, td_user, task, todo.ms(init_time), todo.ms(last_update_time), "
+    "todo.ms(done_time) FROM todo.element WHERE id = $1::int8"};
+
+// $1 user, $2 after, $3 limit. element_user_open: a range of (td_user, id), no sort.
+inline constexpr Statement kListUserOpen{
+    "list_user_open",
+    "SELECT id, td_user, task, todo.ms(init_time), todo.ms(last_update_time), "
+    "todo.ms(done_time) FROM todo.element "
+    "WHERE td_user = $1::text AND done_time IS NULL AND id > $2::int8 ORDER BY id LIMIT $3::int4"};
+// $1 user, $2 after, $3 limit. element_user_done: a range of (td_user, id), no sort.
+inline constexpr Statement kListUserDone{
+    "list_user_done",
+    "SELECT id, td_user, task, todo.ms(init_time), todo.ms(last_update_time), "
+    "todo.ms(done_time) FROM todo.element WHERE td_user = $1::text AND done_time IS NOT NULL "
+    "AND id > $2::int8 ORDER BY id LIMIT $3::int4"};
+// $1 user, $2 after, $3 limit. element_user_id: a range of (td_user, id), no sort.
+inline constexpr Statement kListUserAll{
+    "list_user_all",
+    "SELECT id, td_user, task, todo.ms(init_time), todo.ms(last_update_time), "
+    "todo.ms(done_time) FROM todo.element "
+    "WHERE td_user = $1::text AND id > $2::int8 ORDER BY id LIMIT $3::int4"};
+// $1 after, $2 limit. element primary key range, filtering done_time (all users).
+inline constexpr Statement kListAnyOpen{
+    "list_any_open",
+    "SELECT id, td_user, task, todo.ms(init_time), todo.ms(last_update_time), "
+    "todo.ms(done_time) FROM todo.element "
+    "WHERE done_time IS NULL AND id > $1::int8 ORDER BY id LIMIT $2::int4"};
+// $1 after, $2 limit. element primary key range, filtering done_time (all users).
+inline constexpr Statement kListAnyDone{
+    "list_any_done",
+    "SELECT id, td_user, task, todo.ms(init_time), todo.ms(last_update_time), "
+    "todo.ms(done_time) FROM todo.element "
+    "WHERE done_time IS NOT NULL AND id > $1::int8 ORDER BY id LIMIT $2::int4"};
+// $1 after, $2 limit. element primary key range (all users).
+inline constexpr Statement kListAny{
+    "list_any",
+    "SELECT id, td_user, task, todo.ms(init_time), todo.ms(last_update_time), "
+    "todo.ms(done_time) FROM todo.element WHERE id > $1::int8 ORDER BY id LIMIT $2::int4"};
+
+// $1 user, $2 id, $3 new text or NULL, $4 new done state or NULL. After kLockUser.
+// element_user_id: the one entry (td_user, id); event appends; tally primary key. Changes,
+// logs and counts only what actually changes (edited before done/undone). Returns the task
+// as it is now (no row: not the user's task).
+inline constexpr Statement kUpdateTask{"update_task", R"sql(
+WITH old AS (
+  SELECT id, task, init_time, last_update_time, done_time
+  FROM todo.element WHERE id = $2::int8 AND td_user = $1::text),
+ch AS (
+  SELECT old.id, date_trunc('milliseconds', now()) AS at,
+         coalesce($3::text <> old.task, false) AS edit,
+         coalesce($4::bool <> (old.done_time IS NOT NULL), false) AS flip
+  FROM old),
+upd AS (
+  UPDATE todo.element el
+  SET task = CASE WHEN ch.edit THEN $3::text ELSE el.task END,
+      done_time = CASE WHEN NOT ch.flip THEN el.done_time WHEN $4::bool THEN ch.at END,
+      last_update_time = ch.at
+  FROM ch
+  WHERE el.id = ch.id AND el.td_user = $1::text AND (ch.edit OR ch.flip)
+  RETURNING el.id, el.task, el.last_update_time, el.done_time),
+ev AS (
+  INSERT INTO todo.event (at, td_user, actor, kind, task_id, task)
+  SELECT ch.at, $1::text, $1::text, k.kind, upd.id, upd.task
+  FROM ch, upd,
+       (VALUES (1, 'edited'), (2, CASE WHEN $4::bool THEN 'done' ELSE 'undone' END)) AS k(ord, kind)
+  WHERE (k.ord = 1 AND ch.edit) OR (k.ord = 2 AND ch.flip)
+  ORDER BY k.ord
+  RETURNING id),
+c AS (
+  UPDATE todo.tally y
+  SET open_count = y.open_count + CASE WHEN NOT ch.flip THEN 0 WHEN $4::bool THEN -1 ELSE 1 END,
+      done_count = y.done_count + CASE WHEN NOT ch.flip THEN 0 WHEN $4::bool THEN 1 ELSE -1 END,
+      last_update_time = greatest(y.last_update_time, ch.at)
+  FROM ch
+  WHERE y.td_user = $1::text AND (ch.edit OR ch.flip))
+SELECT old.id, $1::text, coalesce(upd.task, old.task), todo.ms(old.init_time),
+       todo.ms(coalesce(upd.last_update_time, old.last_update_time)),
+       todo.ms(CASE WHEN upd.id IS NULL THEN old.done_time ELSE upd.done_time END),
+       (SELECT count(pg_notify('todo_events', ev.id::text)) FROM ev)
+FROM old LEFT JOIN upd ON true)sql"};
+
+// $1 user, $2 id. After kLockUser. element_user_id: the one entry (td_user, id); event
+// appends; tally primary key. Returns the task as it was (no row: not the user's task).
+inline constexpr Statement kRemoveTask{"remove_task", R"sql(
+WITH d AS (
+  DELETE FROM todo.element WHERE id = $2::int8 AND td_user = $1::text
+  RETURNING id, task, init_time, last_update_time, done_time),
+ev AS (
+  INSERT INTO todo.event (at, td_user, actor, kind, task_id, task)
+  SELECT date_trunc('milliseconds', now()), $1::text, $1::text, 'removed', d.id, d.task FROM d
+  RETURNING id),
+c AS (
+  UPDATE todo.tally y
+  SET open_count = y.open_count - (d.done_time IS NULL)::int,
+      done_count = y.done_count - (d.done_time IS NOT NULL)::int,
+      last_update_time = greatest(y.last_update_time, date_trunc('milliseconds', now()))
+  FROM d WHERE y.td_user = $1::text)
+SELECT d.id, $1::text, d.task, todo.ms(d.init_time), todo.ms(d.last_update_time),
+       todo.ms(d.done_time), (SELECT count(pg_notify('todo_events', ev.id::text)) FROM ev)
+FROM d)sql"};
+
+// $1 user, $2 count. After kLockUser. element_user_open: the first $2 entries of the user's
+// range (index only); then element_user_id per row. Returns the removed ids, ascending.
+//
+// Why not `FOR UPDATE SKIP LOCKED`: it would skip rows another transaction holds, which is
+// wrong whenever that transaction does not remove them after all (an edit of the oldest task
+// that keeps it open, a remove-oldest that rolls back): the caller would get younger tasks
+// while an older open one stays, so not "the N oldest". Plain `FOR UPDATE` is wrong the
+// other way: under READ COMMITTED, rows removed by the transaction it waited for drop out
+// after the LIMIT was applied, so it returns fewer than N while more are open. Serializing
+// the user's writes on the tally row (kLockUser) gives the exact answer, and costs nothing
+// that matters: one developer's writes are sequential anyway, other users are not blocked.
+inline constexpr Statement kRemoveOldest{"remove_oldest", R"sql(
+WITH victim AS (
+  SELECT id FROM todo.element
+  WHERE td_user = $1::text AND done_time IS NULL ORDER BY id LIMIT $2::int4),
+d AS (
+  DELETE FROM todo.element el USING victim
+  WHERE el.id = victim.id AND el.td_user = $1::text
+  RETURNING el.id, el.task),
+ev AS (
+  INSERT INTO todo.event (at, td_user, actor, kind, task_id, task)
+  SELECT date_trunc('milliseconds', now()), $1::text, $1::text, 'removed', d.id, d.task
+  FROM d ORDER BY d.id
+  RETURNING id),
+c AS (
+  UPDATE todo.tally y
+  SET open_count = y.open_count - (SELECT count(*) FROM d),
+      last_update_time = greatest(y.last_update_time, date_trunc('milliseconds', now()))
+  WHERE y.td_user = $1::text AND EXISTS (SELECT 1 FROM d))
+SELECT d.id, n.notified
+FROM d, (SELECT count(pg_notify('todo_events', ev.id::text)) AS notified FROM ev) n
+ORDER BY d.id)sql"};
+
+// $1 user, $2 texts. After kEnsureTally and kLockUser. element_user_id (the user's range),
+// filtering on the texts the file names. Returns text, created ms.
+inline constexpr Statement kImportExisting{"import_existing",
+                                           "SELECT task, todo.ms(init_time) FROM todo.element "
+                                           "WHERE td_user = $1::text AND task = ANY ($2::text[])"};
+
+// $1 user, $2 texts, $3 created ms (NULL: now), $4 is done, $5 done ms (NULL: created, or
+// now). Inserts in array order (ids ascending), logs created (and done) for each task, in
+// order; tally primary key. Returns the number added.
+inline constexpr Statement kImportInsert{"import_insert", R"sql(
+WITH item AS (
+  SELECT * FROM unnest($2::text[], $3::int8[], $4::bool[], $5::int8[]) WITH ORDINALITY
+    AS i(task, created, is_done, done, ord)),
+n AS (SELECT date_trunc('milliseconds', now()) AS at),
+x AS (
+  SELECT item.ord, item.task, coalesce(todo.at_ms(item.created), n.at) AS init_time,
+         CASE WHEN item.is_done
+              THEN coalesce(todo.at_ms(item.done), todo.at_ms(item.created), n.at) END AS done_time
+  FROM item, n),
+added AS (
+  INSERT INTO todo.element (td_user, init_time, last_update_time, done_time, task)
+  SELECT $1::text, x.init_time, coalesce(x.done_time, x.init_time), x.done_time, x.task
+  FROM x ORDER BY x.ord
+  RETURNING id, task, done_time),
+ev AS (
+  INSERT INTO todo.event (at, td_user, actor, kind, task_id, task)
+  SELECT n.at, $1::text, $1::text, k.kind, added.id, added.task
+  FROM added, n, (VALUES (1, 'created'), (2, 'done')) AS k(ord, kind)
+  WHERE k.ord = 1 OR added.done_time IS NOT NULL
+  ORDER BY added.id, k.ord
+  RETURNING id),
+c AS (
+  UPDATE todo.tally y
+  SET open_count = y.open_count + (SELECT count(*) FROM added WHERE done_time IS NULL),
+      done_count = y.done_count + (SELECT count(*) FROM added WHERE done_time IS NOT NULL),
+      last_update_time = greatest(y.last_update_time, (SELECT at FROM n))
+  WHERE y.td_user = $1::text)
+SELECT (SELECT count(*) FROM added),
+       (SELECT count(pg_notify('todo_events', ev.id::text)) FROM ev))sql"};
+
+// $1 user, $2 key, $3 fingerprint. request primary key. Raises TD001 (kKeyTakenState) if
+// the key is recorded; otherwise inserts a placeholder kRecordAnswer fills in before COMMIT.
+inline constexpr Statement kClaimRequest{"claim_request",
+                                         "SELECT todo.claim_request($1::text, $2::text, $3::text)"};
+// $1 user, $2 key, $3 status, $4 body. request primary key.
+inline constexpr Statement kRecordAnswer{
+    "record_answer",
+    "UPDATE todo.request SET status = $3::int4, body = $4::text "
+    "WHERE td_user = $1::text AND key = $2::text"};
+// $1 user, $2 key. request primary key.
+inline constexpr Statement kFindRequest{"find_request",
+                                        "SELECT fingerprint, status, body FROM todo.request "
+                                        "WHERE td_user = $1::text AND key = $2::text"};
+// request_at: the oldest records past their retention (24 h), a bounded batch at a time.
+inline constexpr Statement kPurgeRequests{
+    "purge_requests",
+    "DELETE FROM todo.request WHERE (td_user, key) IN (SELECT td_user, key FROM todo.request "
+    "WHERE at < now() - interval '24 hours' ORDER BY at LIMIT 1000)"};
+
+// $1 name, $2 role, $3 token hash or NULL, $4 created ms. account primary key and the UNIQUE
+// index on token_hash (a taken token is a unique violation: kConflict). No row: name taken.
+inline constexpr Statement kCreateAccount{
+    "create_account",
+    "INSERT INTO todo.account (name, role, token_hash, created) "
+    "VALUES ($1::text, $2::text, $3::text, todo.at_ms($4::int8)) "
+    "ON CONFLICT (name) DO NOTHING RETURNING 1"};
+// $1 token hash. The UNIQUE index on account.token_hash.
+inline constexpr Statement kFindAccount{
+    "find_account",
+    "SELECT name, role, token_hash, todo.ms(created) FROM todo.account "
+    "WHERE token_hash = $1::text"};
+// account primary key order (no sort), tally primary key per account.
+inline constexpr Statement kListUsers{
+    "list_users",
+    "SELECT a.name, a.role, coalesce(t.open_count, 0), coalesce(t.done_count, 0), "
+    "todo.ms(t.last_update_time) FROM todo.account a "
+    "LEFT JOIN todo.tally t ON t.td_user = a.name ORDER BY a.name"};
+
+// $1 user, $2 after, $3 limit. event_user_id: a range of (td_user, id), no sort.
+inline constexpr Statement kListEventsOfUser{
+    "list_events_of_user",
+    "SELECT id, todo.ms(at), td_user, actor, kind, task_id, task FROM todo.event "
+    "WHERE td_user = $1::text AND id > $2::int8 ORDER BY id LIMIT $3::int4"};
+// $1 after, $2 limit. event primary key range (all users).
+inline constexpr Statement kListEventsAny{
+    "list_events_any",
+    "SELECT id, todo.ms(at), td_user, actor, kind, task_id, task FROM todo.event "
+    "WHERE id > $1::int8 ORDER BY id LIMIT $2::int4"};
+
+// Everything a connection runs or prepares when it opens.
+inline constexpr const Statement* kAllStatements[] = {
+    &kSessionSetup,  &kBegin,        &kCommit,       &kRollback,         &kPing,
+    &kLockUser,      &kEnsureTally,  &kAddTask,      &kGetTaskOfUser,    &kGetAnyTask,
+    &kListUserOpen,  &kListUserDone, &kListUserAll,  &kListAnyOpen,      &kListAnyDone,
+    &kListAny,       &kUpdateTask,   &kRemoveTask,   &kRemoveOldest,     &kImportExisting,
+    &kImportInsert,  &kClaimRequest, &kRecordAnswer, &kFindRequest,      &kPurgeRequests,
+    &kCreateAccount, &kFindAccount,  &kListUsers,    &kListEventsOfUser, &kListEventsAny,
+};
+
+}  // namespace todo::store::pg

@@ -1,0 +1,800 @@
+#include "store/postgres/postgres_store.h"
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <compare>
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/validate.h"
+#include "store/checks.h"
+#include "store/postgres/pg_batch.h"
+#include "store/postgres/pg_connection.h"
+#include "store/postgres/pg_pool.h"
+#include "store/postgres/pg_schema.h"
+#include "store/postgres/pg_sql.h"
+
+namespace todo::store {
+namespace {
+
+using core::Task;
+using pg::Clock;
+using pg::Connection;
+using pg::Params;
+using pg::PgResult;
+using pg::Pool;
+using pg::Query;
+
+// Idempotency records live at least 24 hours (store.h); each loop purges the older ones at
+// most this often, before an idempotent write.
+constexpr auto kPurgeEvery = std::chrono::minutes(10);
+
+const std::span<const pg::Statement* const> kStatements(pg::kAllStatements);
+
+// --- Checks made before the database is touched ---------------------------------------------
+
+// PostgreSQL text holds only valid UTF-8 without NUL bytes; anything else a client sends as
+// an Idempotency-Key is refused here rather than failing in the database.
+bool IsStorableText(std::string_view text) {
+  return core::IsValidUtf8(text) && text.find('\0') == std::string_view::npos;
+}
+
+template <typename T>
+Status CheckIdempotency(const Idempotency<T>* idem) {
+  if (idem == nullptr) return Status::Ok();
+  if (!IsStorableText(idem->key)) {
+    return Status::InvalidArgument("the idempotency key must be UTF-8 text");
+  }
+  if (!IsStorableText(idem->fingerprint)) {
+    return Status::InvalidArgument("the request fingerprint must be UTF-8 text");
+  }
+  return Status::Ok();
+}
+
+// --- Rows ----------------------------------------------------------------------------------
+
+// Columns from `col`: id, td_user, task, created ms, updated ms, done ms or NULL.
+Task ReadTask(const PgResult& r, int row, int col = 0) {
+  Task task;
+  task.id = r.Int(row, col);
+  task.user = r.String(row, col + 1);
+  task.text = r.String(row, col + 2);
+  task.created = core::FromMillis(r.Int(row, col + 3));
+  task.updated = core::FromMillis(r.Int(row, col + 4));
+  if (auto done = r.OptionalInt(row, col + 5)) task.done = core::FromMillis(*done);
+  return task;
+}
+
+// Columns: id, at ms, td_user, actor, kind, task_id, task.
+Result<core::Event> ReadEvent(const PgResult& r, int row) {
+  auto kind = core::ParseEventKind(r.Text(row, 4));
+  if (!kind.ok()) return Status::Internal("unknown event kind '" + r.String(row, 4) + "'");
+  return core::Event{.id = r.Int(row, 0),
+                     .at = core::FromMillis(r.Int(row, 1)),
+                     .user = r.String(row, 2),
+                     .actor = r.String(row, 3),
+                     .kind = *kind,
+                     .task_id = r.Int(row, 5),
+                     .task = r.String(row, 6)};
+}
+
+// The first failed statement's status; OK if all succeeded.
+Status FirstError(const std::vector<PgResult>& results) {
+  for (const PgResult& r : results) {
+    if (!r.ok()) return pg::StatusOf(r);
+  }
+  return Status::Ok();
+}
+
+// --- Array parameters (text format: {"a","b"}, {1,NULL}, {t,f}) ----------------------------
+
+std::string TextArray(const std::vector<const std::string*>& items) {
+  std::string out = "{";
+  for (const std::string* item : items) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char c : *item) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+std::string IntArray(const std::vector<std::optional<int64_t>>& items) {
+  std::string out = "{";
+  for (const auto& item : items) {
+    if (out.size() > 1) out += ',';
+    out += item ? std::to_string(*item) : "NULL";
+  }
+  out += '}';
+  return out;
+}
+
+std::string BoolArray(const std::vector<bool>& items) {
+  std::string out = "{";
+  for (bool item : items) {
+    if (out.size() > 1) out += ',';
+    out += item ? 't' : 'f';
+  }
+  out += '}';
+  return out;
+}
+
+// --- Import matching (the multiset rule of store.h, as in the SQLite store) -----------------
+
+int64_t FloorTo(int64_t ms, int64_t precision) {
+  int64_t rest = ms % precision;
+  if (rest < 0) rest += precision;
+  return ms - rest;
+}
+
+struct ImportKey {
+  std::string_view text;
+  std::optional<int64_t> floor;
+  int64_t precision = 1;
+  auto operator<=>(const ImportKey&) const = default;
+};
+
+// Which of `items` to add, given the creation times (ms) of the user's tasks by text: for
+// each key, the first items are matched by existing tasks, the rest are added.
+std::vector<const ImportItem*> ItemsToAdd(
+    const std::vector<ImportItem>& items,
+    std::unordered_map<std::string_view, std::vector<int64_t>>& existing) {
+  for (auto& [text, times] : existing) std::sort(times.begin(), times.end());
+  std::map<ImportKey, int64_t> unmatched;
+  std::vector<const ImportItem*> to_add;
+  for (const ImportItem& item : items) {
+    ImportKey key{.text = item.text, .floor = std::nullopt, .precision = item.precision.count()};
+    if (item.created) key.floor = FloorTo(core::ToMillis(*item.created), key.precision);
+    auto [it, fresh] = unmatched.try_emplace(key, 0);
+    if (fresh) {
+      auto found = existing.find(item.text);
+      if (found != existing.end()) {
+        const std::vector<int64_t>& times = found->second;
+        if (!key.floor) {
+          it->second = static_cast<int64_t>(times.size());
+        } else {
+          auto first = std::lower_bound(times.begin(), times.end(), *key.floor);
+          auto last = std::lower_bound(first, times.end(), *key.floor + key.precision);
+          it->second = last - first;
+        }
+      }
+    }
+    if (it->second > 0) {
+      --it->second;
+      continue;
+    }
+    to_add.push_back(&item);
+  }
+  return to_add;
+}
+
+// --- The store -----------------------------------------------------------------------------
+
+class PostgresStore final : public Store {
+ public:
+  PostgresStore(std::string_view url, const OpenOptions& options);
+  ~PostgresStore() override;
+
+  asio::awaitable<Result<Written<Task>>> AddTask(const Actor& actor, std::string text,
+                                                 const Idempotency<Task>* idem) override;
+  asio::awaitable<Result<Task>> GetTask(const Actor& actor, int64_t id) override;
+  asio::awaitable<Result<TaskPage>> ListTasks(const Actor& actor, const TaskQuery& query) override;
+  asio::awaitable<Result<Written<Task>>> UpdateTask(const Actor& actor, int64_t id, TaskPatch patch,
+                                                    const Idempotency<Task>* idem) override;
+  asio::awaitable<Result<Written<Task>>> RemoveTask(const Actor& actor, int64_t id,
+                                                    const Idempotency<Task>* idem) override;
+  asio::awaitable<Result<Written<std::vector<int64_t>>>> RemoveOldest(
+      const Actor& actor, int count, const Idempotency<std::vector<int64_t>>* idem) override;
+  asio::awaitable<Result<ImportStats>> ImportTasks(const Actor& actor,
+                                                   std::vector<ImportItem> items) override;
+  asio::awaitable<Status> CreateAccount(const Account& account) override;
+  asio::awaitable<Result<Account>> FindAccountByTokenHash(std::string token_hash) override;
+  asio::awaitable<Result<std::vector<UserSummary>>> ListUsers(const Actor& actor) override;
+  asio::awaitable<Result<EventPage>> ListEvents(const Actor& actor, int64_t after,
+                                                int limit) override;
+  asio::awaitable<Status> Ping() override;
+
+ private:
+  // One event loop and the connections used from it. Touched only on that loop's thread.
+  struct Loop {
+    asio::io_context* io = nullptr;
+    std::unique_ptr<Pool> pool;
+    std::unique_ptr<pg::Batcher> batcher;  // plain writes, on `pool`
+    Clock::time_point next_purge;
+  };
+
+  // Runs make(loop) on the caller's loop if it is one of ours, else on one of ours (round
+  // robin), resuming the caller on its own executor either way.
+  template <typename R, typename Make>
+  asio::awaitable<R> OnLoop(Make make);
+
+  // One statement on a pooled connection. A read is retried once on a fresh connection if
+  // the first one broke (running it twice is harmless); a write is not (it may have been
+  // made before the connection broke).
+  enum class Kind { kRead, kWrite };
+  asio::awaitable<Result<PgResult>> RunOne(Loop& loop, Clock::time_point deadline,
+                                           const pg::Statement& statement, Params params,
+                                           Kind kind = Kind::kRead);
+
+  // Runs a write's statements (the last one's rows are parsed by `parse`) as one
+  // transaction under the idempotency rules of store.h.
+  template <typename T, typename Parse>
+  asio::awaitable<Result<Written<T>>> Write(Loop& loop, Clock::time_point deadline,
+                                            const std::string& user, const Idempotency<T>* idem,
+                                            std::vector<Query> queries, Parse parse);
+
+  asio::awaitable<Result<ImportStats>> Import(Loop& loop, Clock::time_point deadline,
+                                              const std::string& user,
+                                              const std::vector<ImportItem>& items);
+
+  static Clock::time_point Deadline() { return Clock::now() + kPostgresRequestTimeout; }
+
+  pg::ConnectParams params_;
+  // The loop of our own, when the caller gave none.
+  std::unique_ptr<asio::io_context> own_io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> own_work_;
+  std::thread own_thread_;
+  std::vector<Loop> loops_;
+  std::atomic<std::size_t> next_loop_{0};
+};
+
+PostgresStore::PostgresStore(std::string_view url, const OpenOptions& options) : params_(url) {
+  std::vector<asio::io_context*> ios = options.loops;
+  if (ios.empty()) {
+    own_io_ = std::make_unique<asio::io_context>(1);
+    own_work_.emplace(own_io_->get_executor());
+    ios.push_back(own_io_.get());
+  }
+  for (asio::io_context* io : ios) {
+    auto pool = std::make_unique<Pool>(*io, params_, kStatements, options.pool_per_loop);
+    auto batcher = std::make_unique<pg::Batcher>(*io, *pool, options.pool_per_loop);
+    loops_.push_back(Loop{.io = io,
+                          .pool = std::move(pool),
+                          .batcher = std::move(batcher),
+                          .next_purge = Clock::now()});
+  }
+  if (own_io_) own_thread_ = std::thread([io = own_io_.get()] { io->run(); });
+}
+
+PostgresStore::~PostgresStore() {
+  // No call is in flight (store.h), so no operation is pending on any connection: every wait
+  // is awaited by the request that started it. Our own loop is stopped first so that nothing
+  // runs on it while its connections close; the callers' loops only watch our sockets, and
+  // releasing those is safe from this thread.
+  if (own_io_) {
+    own_work_.reset();
+    own_io_->stop();
+    own_thread_.join();
+  }
+  for (Loop& loop : loops_) loop.pool->Close();
+  loops_.clear();
+}
+
+template <typename R, typename Make>
+asio::awaitable<R> PostgresStore::OnLoop(Make make) {
+  asio::any_io_executor executor = co_await asio::this_coro::executor;
+  asio::execution_context* context =
+      &asio::query(executor, asio::execution::context_as<asio::execution_context&>);
+  for (Loop& loop : loops_) {
+    if (context == loop.io) co_return co_await make(loop);
+  }
+  Loop& loop = loops_[next_loop_.fetch_add(1, std::memory_order_relaxed) % loops_.size()];
+  // co_spawn keeps the caller's executor busy (RunSync's io_context does not run out of work)
+  // and dispatches the result back to it.
+  co_return co_await asio::co_spawn(*loop.io, make(loop), asio::use_awaitable);
+}
+
+asio::awaitable<Result<PgResult>> PostgresStore::RunOne(Loop& loop, Clock::time_point deadline,
+                                                        const pg::Statement& statement,
+                                                        Params params, Kind kind) {
+  std::vector<Query> queries;
+  queries.push_back(Query{&statement, std::move(params)});
+  std::vector<PgResult> results;
+  Status status;
+  const int attempts = kind == Kind::kRead ? 2 : 1;
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    auto lease = co_await loop.pool->Acquire(deadline);
+    if (!lease.ok()) co_return lease.status();
+    status = co_await (*lease)->Run(queries, results, deadline);
+    if (status.ok()) {
+      if (Status failed = FirstError(results); !failed.ok()) co_return failed;
+      co_return std::move(results[0]);
+    }
+    if (Clock::now() >= deadline) break;
+  }
+  co_return status;
+}
+
+template <typename T, typename Parse>
+asio::awaitable<Result<Written<T>>> PostgresStore::Write(Loop& loop, Clock::time_point deadline,
+                                                         const std::string& user,
+                                                         const Idempotency<T>* idem,
+                                                         std::vector<Query> queries, Parse parse) {
+  std::vector<PgResult> results;
+  if (idem == nullptr) {
+    // One round trip, perhaps in one transaction with other writes (pg_batch.h).
+    if (Status s = co_await loop.batcher->Run(queries, user, results, deadline); !s.ok()) {
+      co_return s;
+    }
+    if (Status s = FirstError(results); !s.ok()) co_return s;
+    Result<T> value = parse(results.back());
+    if (!value.ok()) co_return value.status();
+    co_return Written<T>{.value = std::move(value).value(), .replay = std::nullopt};
+  }
+
+  // With a key: a transaction of its own, over two round trips, as its answer is rendered
+  // between them.
+  auto lease = co_await loop.pool->Acquire(deadline);
+  if (!lease.ok()) co_return lease.status();
+  Connection& connection = **lease;
+
+  if (Clock::now() >= loop.next_purge) {
+    loop.next_purge = Clock::now() + kPurgeEvery;
+    std::vector<Query> purge;
+    purge.push_back(Query{&pg::kPurgeRequests, Params()});
+    // Best effort: a failure here leaves the records for the next purge.
+    (void)co_await connection.Run(purge, results, deadline);
+    if (!connection.connected()) co_return Status::Unavailable("lost the PostgreSQL connection");
+  }
+
+  // Round trip 1: BEGIN, claim the key (raises TD001 if it is recorded: the pipeline then
+  // skips the write), the write. The transaction stays open.
+  std::vector<Query> first;
+  first.reserve(queries.size() + 2);
+  first.push_back(Query{&pg::kBegin, Params()});
+  first.push_back(
+      Query{&pg::kClaimRequest, Params().Ref(user).Ref(idem->key).Ref(idem->fingerprint)});
+  for (Query& q : queries) first.push_back(std::move(q));
+  if (Status s = co_await connection.Run(first, results, deadline); !s.ok()) co_return s;
+
+  std::vector<Query> second;
+  if (results[1].sqlstate() == pg::kKeyTakenState) {
+    second.push_back(Query{&pg::kRollback, Params()});
+    second.push_back(Query{&pg::kFindRequest, Params().Ref(user).Ref(idem->key)});
+    if (Status s = co_await connection.Run(second, results, deadline); !s.ok()) co_return s;
+    if (Status s = FirstError(results); !s.ok()) co_return s;
+    const PgResult& recorded = results[1];
+    if (recorded.rows() == 0) {
+      // Recorded a moment ago and purged since: only possible at the 24-hour boundary.
+      co_return Status::Unavailable("idempotency record changed while reading it; retry");
+    }
+    if (recorded.Text(0, 0) != idem->fingerprint) {
+      co_return Status::Conflict("idempotency key '" + idem->key +
+                                 "' was already used for another request");
+    }
+    co_return Written<T>{.value = std::nullopt,
+                         .replay = Replay{.status = static_cast<int>(recorded.Int(0, 1)),
+                                          .body = recorded.String(0, 2)}};
+  }
+
+  Status failed = FirstError(results);
+  Result<T> value = failed.ok() ? parse(results.back()) : Result<T>(failed);
+  if (!value.ok()) {
+    // Only successful answers are recorded: the claim goes with the rollback. (If the
+    // rollback cannot be sent, the connection is closed, which rolls back too.)
+    second.push_back(Query{&pg::kRollback, Params()});
+    (void)co_await connection.Run(second, results, deadline);
+    co_return value.status();
+  }
+
+  // Round trip 2: the answer, rendered from the write's result, then COMMIT.
+  std::string body = idem->render ? idem->render(*value) : std::string();
+  second.push_back(
+      Query{&pg::kRecordAnswer, Params().Ref(user).Ref(idem->key).Int(idem->status).Ref(body)});
+  second.push_back(Query{&pg::kCommit, Params()});
+  if (Status s = co_await connection.Run(second, results, deadline); !s.ok()) {
+    co_return Status::Unavailable(
+        "lost the PostgreSQL connection while committing (the write "
+        "may or may not have been made): " +
+        s.message());
+  }
+  if (Status s = FirstError(results); !s.ok()) co_return s;
+  co_return Written<T>{.value = std::move(value).value(), .replay = std::nullopt};
+}
+
+// --- Tasks ---------------------------------------------------------------------------------
+
+asio::awaitable<Result<Written<Task>>> PostgresStore::AddTask(const Actor& actor, std::string text,
+                                                              const Idempotency<Task>* idem) {
+  if (Status s = CheckCanWrite(actor); !s.ok()) co_return s;
+  if (Status s = CheckIdempotency(idem); !s.ok()) co_return s;
+  if (Status s = core::ValidateTaskText(text); !s.ok()) co_return s;
+  Clock::time_point deadline = Deadline();
+  auto parse = [&](const PgResult& r) -> Result<Task> {
+    if (r.rows() != 1) return Status::Internal("adding a task returned no row");
+    core::TimePoint created = core::FromMillis(r.Int(0, 1));
+    return Task{.id = r.Int(0, 0),
+                .user = actor.name,
+                .text = text,
+                .created = created,
+                .updated = created,
+                .done = std::nullopt};
+  };
+  co_return co_await OnLoop<Result<Written<Task>>>([&](Loop& loop) {
+    std::vector<Query> queries;
+    queries.push_back(Query{&pg::kAddTask, Params().Ref(actor.name).Ref(text)});
+    return Write<Task>(loop, deadline, actor.name, idem, std::move(queries), parse);
+  });
+}
+
+asio::awaitable<Result<Task>> PostgresStore::GetTask(const Actor& actor, int64_t id) {
+  if (id <= 0) co_return TaskNotFound(id);
+  Clock::time_point deadline = Deadline();
+  Result<PgResult> found = co_await OnLoop<Result<PgResult>>([&](Loop& loop) {
+    if (core::CanReadAll(actor.role)) {
+      return RunOne(loop, deadline, pg::kGetAnyTask, Params().Int(id));
+    }
+    return RunOne(loop, deadline, pg::kGetTaskOfUser, Params().Int(id).Ref(actor.name));
+  });
+  if (!found.ok()) co_return found.status();
+  if (found->rows() == 0) co_return TaskNotFound(id);
+  co_return ReadTask(*found, 0);
+}
+
+asio::awaitable<Result<TaskPage>> PostgresStore::ListTasks(const Actor& actor,
+                                                           const TaskQuery& query) {
+  if (Status s = CheckLimit(query.limit); !s.ok()) co_return s;
+  if (Status s = CheckAfter(query.after); !s.ok()) co_return s;
+  std::string user = query.user;
+  if (!core::CanReadAll(actor.role)) {
+    if (user.empty()) {
+      user = actor.name;
+    } else if (user != actor.name) {
+      co_return Status::PermissionDenied("a developer lists only their own tasks");
+    }
+  }
+  const pg::Statement* statement = nullptr;
+  switch (query.state) {
+    case core::TaskState::kOpen:
+      statement = user.empty() ? &pg::kListAnyOpen : &pg::kListUserOpen;
+      break;
+    case core::TaskState::kDone:
+      statement = user.empty() ? &pg::kListAnyDone : &pg::kListUserDone;
+      break;
+    case core::TaskState::kAll:
+      statement = user.empty() ? &pg::kListAny : &pg::kListUserAll;
+      break;
+  }
+  Params params;
+  if (!user.empty()) params.Ref(user);
+  // One row more than the page tells whether another page follows.
+  params.Int(query.after).Int(int64_t{query.limit} + 1);
+  Clock::time_point deadline = Deadline();
+  Result<PgResult> rows = co_await OnLoop<Result<PgResult>>(
+      [&](Loop& loop) { return RunOne(loop, deadline, *statement, std::move(params)); });
+  if (!rows.ok()) co_return rows.status();
+  TaskPage page;
+  page.tasks.reserve(static_cast<std::size_t>(rows->rows()));
+  for (int i = 0; i < rows->rows(); ++i) page.tasks.push_back(ReadTask(*rows, i));
+  if (page.tasks.size() > static_cast<std::size_t>(query.limit)) {
+    page.tasks.pop_back();
+    page.next = page.tasks.back().id;
+  }
+  co_return page;
+}
+
+asio::awaitable<Result<Written<Task>>> PostgresStore::UpdateTask(const Actor& actor, int64_t id,
+                                                                 TaskPatch patch,
+                                                                 const Idempotency<Task>* idem) {
+  if (Status s = CheckCanWrite(actor); !s.ok()) co_return s;
+  if (Status s = CheckIdempotency(idem); !s.ok()) co_return s;
+  if (!patch.text && !patch.done) {
+    co_return Status::InvalidArgument("nothing to change: give a new text or a done state");
+  }
+  if (patch.text) {
+    if (Status s = core::ValidateTaskText(*patch.text); !s.ok()) co_return s;
+  }
+  Clock::time_point deadline = Deadline();
+  auto parse = [&](const PgResult& r) -> Result<Task> {
+    if (r.rows() == 0) return TaskNotFound(id);
+    return ReadTask(r, 0);
+  };
+  co_return co_await OnLoop<Result<Written<Task>>>([&](Loop& loop) {
+    std::vector<Query> queries;
+    queries.push_back(Query{&pg::kLockUser, Params().Ref(actor.name)});
+    queries.push_back(
+        Query{&pg::kUpdateTask, Params().Ref(actor.name).Int(id).Opt(patch.text).Opt(patch.done)});
+    return Write<Task>(loop, deadline, actor.name, idem, std::move(queries), parse);
+  });
+}
+
+asio::awaitable<Result<Written<Task>>> PostgresStore::RemoveTask(const Actor& actor, int64_t id,
+                                                                 const Idempotency<Task>* idem) {
+  if (Status s = CheckCanWrite(actor); !s.ok()) co_return s;
+  if (Status s = CheckIdempotency(idem); !s.ok()) co_return s;
+  Clock::time_point deadline = Deadline();
+  auto parse = [&](const PgResult& r) -> Result<Task> {
+    if (r.rows() == 0) return TaskNotFound(id);
+    return ReadTask(r, 0);
+  };
+  co_return co_await OnLoop<Result<Written<Task>>>([&](Loop& loop) {
+    std::vector<Query> queries;
+    queries.push_back(Query{&pg::kLockUser, Params().Ref(actor.name)});
+    queries.push_back(Query{&pg::kRemoveTask, Params().Ref(actor.name).Int(id)});
+    return Write<Task>(loop, deadline, actor.name, idem, std::move(queries), parse);
+  });
+}
+
+asio::awaitable<Result<Written<std::vector<int64_t>>>> PostgresStore::RemoveOldest(
+    const Actor& actor, int count, const Idempotency<std::vector<int64_t>>* idem) {
+  if (Status s = CheckCanWrite(actor); !s.ok()) co_return s;
+  if (Status s = CheckIdempotency(idem); !s.ok()) co_return s;
+  if (count < 1 || count > kMaxRemoveOldest) {
+    co_return Status::InvalidArgument("count must be between 1 and " +
+                                      std::to_string(kMaxRemoveOldest) + ", not " +
+                                      std::to_string(count));
+  }
+  Clock::time_point deadline = Deadline();
+  auto parse = [](const PgResult& r) -> Result<std::vector<int64_t>> {
+    std::vector<int64_t> ids;
+    ids.reserve(static_cast<std::size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) ids.push_back(r.Int(i, 0));
+    return ids;
+  };
+  co_return co_await OnLoop<Result<Written<std::vector<int64_t>>>>([&](Loop& loop) {
+    std::vector<Query> queries;
+    queries.push_back(Query{&pg::kLockUser, Params().Ref(actor.name)});
+    queries.push_back(Query{&pg::kRemoveOldest, Params().Ref(actor.name).Int(count)});
+    return Write<std::vector<int64_t>>(loop, deadline, actor.name, idem, std::move(queries), parse);
+  });
+}
+
+asio::awaitable<Result<ImportStats>> PostgresStore::ImportTasks(const Actor& actor,
+                                                                std::vector<ImportItem> items) {
+  if (Status s = CheckCanWrite(actor); !s.ok()) co_return s;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (Status s = core::ValidateTaskText(items[i].text); !s.ok()) {
+      co_return Status::InvalidArgument("item " + std::to_string(i + 1) + ": " + s.message());
+    }
+    if (items[i].precision.count() < 1) {
+      co_return Status::InvalidArgument("item " + std::to_string(i + 1) +
+                                        ": precision must be at least 1 ms");
+    }
+  }
+  if (items.empty()) co_return ImportStats{};
+  Clock::time_point deadline = Deadline();
+  co_return co_await OnLoop<Result<ImportStats>>(
+      [&](Loop& loop) { return Import(loop, deadline, actor.name, items); });
+}
+
+asio::awaitable<Result<ImportStats>> PostgresStore::Import(Loop& loop, Clock::time_point deadline,
+                                                           const std::string& user,
+                                                           const std::vector<ImportItem>& items) {
+  auto lease = co_await loop.pool->Acquire(deadline);
+  if (!lease.ok()) co_return lease.status();
+  Connection& connection = **lease;
+
+  // Round trip 1: lock the user's tasks, then read the ones whose texts the file names. The
+  // file is compared with the store as it is once the lock is held.
+  std::vector<const std::string*> texts;
+  {
+    std::set<std::string_view> seen;
+    for (const ImportItem& item : items) {
+      if (seen.insert(item.text).second) texts.push_back(&item.text);
+    }
+  }
+  std::vector<Query> first;
+  first.push_back(Query{&pg::kBegin, Params()});
+  first.push_back(Query{&pg::kEnsureTally, Params().Ref(user)});
+  first.push_back(Query{&pg::kLockUser, Params().Ref(user)});
+  first.push_back(Query{&pg::kImportExisting, Params().Ref(user).Own(TextArray(texts))});
+  std::vector<PgResult> results;
+  if (Status s = co_await connection.Run(first, results, deadline); !s.ok()) co_return s;
+  std::vector<Query> second;
+  if (Status failed = FirstError(results); !failed.ok()) {
+    second.push_back(Query{&pg::kRollback, Params()});
+    (void)co_await connection.Run(second, results, deadline);
+    co_return failed;
+  }
+  // The creation times of the user's tasks, by text. Keyed by views of the items' own texts,
+  // which outlive `results`.
+  std::unordered_map<std::string_view, std::vector<int64_t>> existing;
+  for (const std::string* text : texts) existing.try_emplace(*text);
+  const PgResult& rows = results[3];
+  for (int i = 0; i < rows.rows(); ++i) {
+    auto found = existing.find(rows.Text(i, 0));
+    if (found != existing.end()) found->second.push_back(rows.Int(i, 1));
+  }
+  std::vector<const ImportItem*> to_add = ItemsToAdd(items, existing);
+  ImportStats stats{.added = static_cast<int64_t>(to_add.size()),
+                    .skipped = static_cast<int64_t>(items.size() - to_add.size())};
+  if (to_add.empty()) {
+    second.push_back(Query{&pg::kRollback, Params()});
+    if (Status s = co_await connection.Run(second, results, deadline); !s.ok()) co_return s;
+    co_return stats;
+  }
+
+  // Round trip 2: insert what is missing, log it, count it, COMMIT.
+  std::vector<const std::string*> add_texts;
+  std::vector<std::optional<int64_t>> created;
+  std::vector<bool> is_done;
+  std::vector<std::optional<int64_t>> done;
+  for (const ImportItem* item : to_add) {
+    add_texts.push_back(&item->text);
+    created.push_back(item->created ? std::optional(core::ToMillis(*item->created)) : std::nullopt);
+    is_done.push_back(item->is_done);
+    done.push_back(item->is_done && item->done ? std::optional(core::ToMillis(*item->done))
+                                               : std::nullopt);
+  }
+  second.push_back(Query{&pg::kImportInsert, Params()
+                                                 .Ref(user)
+                                                 .Own(TextArray(add_texts))
+                                                 .Own(IntArray(created))
+                                                 .Own(BoolArray(is_done))
+                                                 .Own(IntArray(done))});
+  second.push_back(Query{&pg::kCommit, Params()});
+  if (Status s = co_await connection.Run(second, results, deadline); !s.ok()) {
+    co_return Status::Unavailable(
+        "lost the PostgreSQL connection while committing (the import "
+        "may or may not have been made): " +
+        s.message());
+  }
+  if (Status failed = FirstError(results); !failed.ok()) {
+    std::vector<Query> rollback;
+    rollback.push_back(Query{&pg::kRollback, Params()});
+    (void)co_await connection.Run(rollback, results, deadline);
+    co_return failed;
+  }
+  co_return stats;
+}
+
+// --- Accounts ------------------------------------------------------------------------------
+
+asio::awaitable<Status> PostgresStore::CreateAccount(const Account& account) {
+  if (Status s = core::ValidateUserName(account.name); !s.ok()) co_return s;
+  Params params;
+  params.Ref(account.name).Own(std::string(core::RoleName(account.role)));
+  // No token yet is NULL, so that several such accounts do not collide on UNIQUE.
+  if (account.token_hash.empty()) {
+    params.Null();
+  } else {
+    params.Ref(account.token_hash);
+  }
+  params.Int(core::ToMillis(account.created));
+  Clock::time_point deadline = Deadline();
+  Result<PgResult> inserted = co_await OnLoop<Result<PgResult>>([&](Loop& loop) {
+    return RunOne(loop, deadline, pg::kCreateAccount, std::move(params), Kind::kWrite);
+  });
+  if (!inserted.ok()) {
+    if (inserted.status().code() == core::ErrorCode::kConflict) {
+      co_return Status::Conflict("another account has the same token");
+    }
+    co_return inserted.status();
+  }
+  if (inserted->rows() == 0) co_return Status::Conflict("account '" + account.name + "' exists");
+  co_return Status::Ok();
+}
+
+asio::awaitable<Result<Account>> PostgresStore::FindAccountByTokenHash(std::string token_hash) {
+  if (token_hash.empty()) co_return Status::Unauthenticated("no token");
+  Clock::time_point deadline = Deadline();
+  Result<PgResult> found = co_await OnLoop<Result<PgResult>>([&](Loop& loop) {
+    return RunOne(loop, deadline, pg::kFindAccount, Params().Ref(token_hash));
+  });
+  if (!found.ok()) co_return found.status();
+  if (found->rows() == 0) co_return Status::Unauthenticated("unknown token");
+  auto role = core::ParseRole(found->Text(0, 1));
+  if (!role.ok()) co_return Status::Internal("unknown role '" + found->String(0, 1) + "'");
+  co_return Account{.name = found->String(0, 0),
+                    .role = *role,
+                    .token_hash = found->String(0, 2),
+                    .created = core::FromMillis(found->Int(0, 3))};
+}
+
+asio::awaitable<Result<std::vector<UserSummary>>> PostgresStore::ListUsers(const Actor& actor) {
+  if (!core::CanReadAll(actor.role)) {
+    co_return Status::PermissionDenied("only managers and admins list users");
+  }
+  Clock::time_point deadline = Deadline();
+  Result<PgResult> rows = co_await OnLoop<Result<PgResult>>(
+      [&](Loop& loop) { return RunOne(loop, deadline, pg::kListUsers, Params()); });
+  if (!rows.ok()) co_return rows.status();
+  std::vector<UserSummary> users;
+  users.reserve(static_cast<std::size_t>(rows->rows()));
+  for (int i = 0; i < rows->rows(); ++i) {
+    auto role = core::ParseRole(rows->Text(i, 1));
+    if (!role.ok()) co_return Status::Internal("unknown role '" + rows->String(i, 1) + "'");
+    UserSummary user{.name = rows->String(i, 0),
+                     .role = *role,
+                     .open = rows->Int(i, 2),
+                     .done = rows->Int(i, 3),
+                     .last_update = std::nullopt};
+    if (auto at = rows->OptionalInt(i, 4)) user.last_update = core::FromMillis(*at);
+    users.push_back(std::move(user));
+  }
+  co_return users;
+}
+
+// --- Change log and health -----------------------------------------------------------------
+
+asio::awaitable<Result<EventPage>> PostgresStore::ListEvents(const Actor& actor, int64_t after,
+                                                             int limit) {
+  if (Status s = CheckLimit(limit); !s.ok()) co_return s;
+  if (Status s = CheckAfter(after); !s.ok()) co_return s;
+  bool all = core::CanReadAll(actor.role);
+  Params params;
+  if (!all) params.Ref(actor.name);
+  params.Int(after).Int(int64_t{limit} + 1);
+  Clock::time_point deadline = Deadline();
+  Result<PgResult> rows = co_await OnLoop<Result<PgResult>>([&](Loop& loop) {
+    return RunOne(loop, deadline, all ? pg::kListEventsAny : pg::kListEventsOfUser,
+                  std::move(params));
+  });
+  if (!rows.ok()) co_return rows.status();
+  EventPage page;
+  page.events.reserve(static_cast<std::size_t>(rows->rows()));
+  for (int i = 0; i < rows->rows(); ++i) {
+    Result<core::Event> event = ReadEvent(*rows, i);
+    if (!event.ok()) co_return event.status();
+    page.events.push_back(std::move(event).value());
+  }
+  if (page.events.size() > static_cast<std::size_t>(limit)) {
+    page.events.pop_back();
+    page.next = page.events.back().id;
+  }
+  co_return page;
+}
+
+asio::awaitable<Status> PostgresStore::Ping() {
+  Clock::time_point deadline = Deadline();
+  Result<PgResult> pong = co_await OnLoop<Result<PgResult>>(
+      [&](Loop& loop) { return RunOne(loop, deadline, pg::kPing, Params()); });
+  if (pong.ok()) co_return Status::Ok();
+  co_return Status::Unavailable("the database does not answer: " + pong.status().message());
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenPostgresStore(std::string_view url, const OpenOptions& options) {
+  std::string conninfo(url);
+  char* parse_error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &parse_error);
+  if (parsed == nullptr) {
+    std::string message = parse_error != nullptr ? parse_error : "out of memory";
+    PQfreemem(parse_error);
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    return Status::InvalidArgument("bad PostgreSQL URL: " + message);
+  }
+  PQconninfoFree(parsed);
+
+  // One blocking connection, bounded by connect_timeout, to check the server and migrate.
+  pg::ConnectParams params(url);
+  std::vector<const char*> keywords = params.Keywords();
+  std::vector<const char*> values = params.Values();
+  PGconn* conn = PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/1);
+  if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) {
+    std::string message = conn != nullptr ? PQerrorMessage(conn) : "out of memory";
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+      message.pop_back();
+    }
+    PQfinish(conn);
+    return Status::Unavailable("cannot connect to PostgreSQL: " + message);
+  }
+  // Notices ("schema todo already exists, skipping") are not errors; libpq prints them.
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);
+  Status migrated = pg::Migrate(conn, options.migrate);
+  PQfinish(conn);
+  if (!migrated.ok()) return migrated;
+  return std::unique_ptr<Store>(new PostgresStore(url, options));
+}
+
+}  // namespace todo::store
