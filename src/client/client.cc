@@ -138,7 +138,9 @@ asio::awaitable<Result<Response>> Client::Call(http::verb method, std::string ta
       stats.http_status = response->result_int();
       if (stats.http_status < 300) co_return response;
       failure = StatusFromResponse(*response);
-      if (stats.http_status != 503) co_return failure;
+      // 503 from todod; 502 and 504 from a load balancer in front of it.
+      int st = stats.http_status;
+      if (st != 502 && st != 503 && st != 504) co_return failure;
     } else {
       stats.http_status = 0;
       failure = response.status();

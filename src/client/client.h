@@ -2,8 +2,9 @@
 // The CLI's remote mode and the simulator both use it, so the simulator walks the users' path.
 //
 // Writes carry an Idempotency-Key made once per call; a write whose connection failed or that
-// got 503 is sent again with the same key, so it is applied exactly once. Reads are retried
-// the same way. Retries back off (100 ms doubling to 2 s) until `retry_for` has passed.
+// got 502, 503 or 504 is sent again with the same key, so it is applied exactly once. Reads
+// are retried the same way. Retries back off (100 ms doubling to 2 s) until `retry_for` has
+// passed.
 //
 // A Client is a small value bound to an HttpPool; many Clients (one per simulated user) may
 // share one pool. Same threading rule as the pool: one executor.
