@@ -24,7 +24,9 @@ class CliRemoteTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (server_) EXPECT_EQ(server_->Stop(), 0) << server_->log();
+    if (server_) {
+      EXPECT_EQ(server_->Stop(), 0) << server_->log();
+    }
   }
 
   std::string AddUser(const std::string& name, const std::string& role) {
@@ -126,6 +128,35 @@ TEST_F(CliRemoteTest, UnreachableServerFailsWithOneLine) {
   auto r = Todo(alice_, {"ls"}, {{"TODO_SERVER", "http://127.0.0.1:1"}});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("127.0.0.1:1"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace todo::testing
+
+namespace todo::testing {
+namespace {
+
+class CliWatchTest : public CliRemoteTest {};
+
+TEST_F(CliWatchTest, WatchPrintsTheChangeLogOneLinePerChange) {
+  Ok(alice_, {"add", "first"});
+  Ok(alice_, {"done", "1"});
+  Ok(bob_, {"add", "bobs"});
+  // A developer sees their own changes only; --after 0 replays from the start.
+  auto r = Todo(alice_, {"watch", "--after", "0", "--count", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(CountLines(r.out), 2);
+  EXPECT_NE(r.out.find("created  #1  first"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("done     #1  first"), std::string::npos) << r.out;
+  auto manager = Todo(boss_, {"watch", "--after", "0", "--count", "3"});
+  ASSERT_EQ(manager.exit_code, 0) << manager.err;
+  EXPECT_NE(manager.out.find("bobs"), std::string::npos) << manager.out;
+}
+
+TEST_F(CliWatchTest, WatchWithABadTokenFailsAtOnce) {
+  auto r = Todo("todo_" + std::string(64, '0'), {"watch"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("token"), std::string::npos) << r.err;
 }
 
 }  // namespace
