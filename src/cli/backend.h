@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,15 @@ class Backend {
                                             std::vector<store::ImportItem> items) = 0;
   // Every user with open/done counts and last activity, by name.
   virtual Result<std::vector<store::UserSummary>> Users() = 0;
+
+  // Follows the live change log (GET /v1/events/stream): calls on_event for each event after
+  // `after` (none: from now), in id order, until `count` events (0: forever) or a failure
+  // that reconnecting cannot fix (kUnauthenticated, kPermissionDenied, kInvalidArgument).
+  // A dropped connection is reopened with Last-Event-ID, after on_note("reconnecting...").
+  // The embedded store has no stream: kInvalidArgument.
+  virtual Status Watch(std::optional<int64_t> after, int64_t count,
+                       const std::function<void(const core::Event&)>& on_event,
+                       const std::function<void(const std::string&)>& on_note) = 0;
 };
 
 }  // namespace todo::cli

@@ -70,4 +70,12 @@ Result<std::vector<store::UserSummary>> EmbeddedBackend::Users() {
   return users;
 }
 
+Status EmbeddedBackend::Watch(std::optional<int64_t>, int64_t,
+                              const std::function<void(const core::Event&)>&,
+                              const std::function<void(const std::string&)>&) {
+  return Status::InvalidArgument(
+      "watch needs a server (it follows the server's live feed): pass --server URL or set "
+      "TODO_SERVER");
+}
+
 }  // namespace todo::cli

@@ -26,12 +26,17 @@ class RemoteBackend final : public Backend {
   Result<store::ImportStats> Import(const std::string& user,
                                     std::vector<store::ImportItem> items) override;
   Result<std::vector<store::UserSummary>> Users() override;
+  Status Watch(std::optional<int64_t> after, int64_t count,
+               const std::function<void(const core::Event&)>& on_event,
+               const std::function<void(const std::string&)>& on_note) override;
 
  private:
   // Runs one client coroutine to completion on this backend's io_context.
   template <typename T>
   T Run(boost::asio::awaitable<T> work);
 
+  client::Endpoint endpoint_;
+  std::string token_;
   boost::asio::io_context io_;
   client::HttpPool pool_;
   client::Client client_;

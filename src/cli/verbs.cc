@@ -296,6 +296,36 @@ class UsersVerb final : public Verb {
   }
 };
 
+class WatchVerb final : public Verb {
+ public:
+  Info info() const override {
+    return {"watch", "", "Print the live change log, one line per change (needs a server)",
+            false};
+  }
+  void AddOptions(CLI::App& command) override {
+    command.add_option("--after", after_, "first replay every change after this event id")
+        ->check(CLI::NonNegativeNumber);
+    command.add_option("--count", count_, "stop after this many changes (default: never)")
+        ->check(CLI::NonNegativeNumber);
+  }
+  Status Run(Backend& backend, std::ostream& out) override {
+    std::optional<int64_t> after;
+    if (after_ >= 0) after = after_;
+    return backend.Watch(
+        after, count_,
+        [&out](const core::Event& e) {
+          out << std::setw(6) << e.id << "  " << core::FormatIso8601(e.at) << "  " << std::left
+              << std::setw(12) << e.user << ' ' << std::setw(8) << core::EventKindName(e.kind)
+              << std::right << " #" << e.task_id << "  " << e.task << std::endl;
+        },
+        [](const std::string& note) { std::cerr << "todo: " << note << std::endl; });
+  }
+
+ private:
+  int64_t after_ = -1;
+  int64_t count_ = 0;
+};
+
 }  // namespace
 
 std::vector<std::unique_ptr<Verb>> AllVerbs() {
@@ -307,6 +337,7 @@ std::vector<std::unique_ptr<Verb>> AllVerbs() {
   verbs.push_back(std::make_unique<DoneVerb>(false));
   verbs.push_back(std::make_unique<EditVerb>());
   verbs.push_back(std::make_unique<UsersVerb>());
+  verbs.push_back(std::make_unique<WatchVerb>());
   verbs.push_back(std::make_unique<ImportVerb>());
   verbs.push_back(std::make_unique<ExportVerb>());
   return verbs;

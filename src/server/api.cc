@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/task.h"
+#include "server/static_files.h"
 
 namespace todo::server {
 namespace {
@@ -90,6 +91,8 @@ asio::awaitable<Reply> Api::Dispatch(const Request& req, const Target& target,
       r.content_type = kMetricsType;
       co_return r;
     }
+    case Route::kPage:
+      co_return StaticFileReply(options_.web_dir, target.path);
     default:
       break;
   }
@@ -117,10 +120,35 @@ asio::awaitable<Reply> Api::Dispatch(const Request& req, const Target& target,
       co_return co_await ListUsers(*actor);
     case Route::kEvents:
       co_return co_await ListEvents(target, *actor);
+    case Route::kEventStream:
+      // The connection serves streams itself (StartStream); reaching here is a bug.
+      co_return ErrorReply(Status::Internal("event stream reached the request handler"));
     default:
       break;
   }
   co_return ErrorReply(Status::Internal("route without a handler"));
+}
+
+asio::awaitable<StreamStart> Api::StartStream(const Request& req, TokenCache& tokens) {
+  StreamStart start;
+  Target target = SplitTarget(std::string_view(req.target()));
+  Result<StreamQuery> query =
+      ParseStreamQuery(target.query, std::string_view(req["Last-Event-ID"]),
+                       std::string_view(req[http::field::authorization]));
+  if (!query.ok()) {
+    start.error = ErrorReply(query.status());
+  } else {
+    std::string authorization = std::move(query->authorization);
+    Result<store::Actor> actor = co_await Authenticate(gate_, tokens, authorization);
+    if (!actor.ok()) {
+      start.error = ErrorReply(actor.status());
+    } else {
+      start.actor = std::move(actor).value();
+      start.after = query->after;
+    }
+  }
+  if (start.error) start.error->route = Route::kEventStream;
+  co_return start;
 }
 
 asio::awaitable<Reply> Api::Ready() {

@@ -12,6 +12,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "server/auth.h"
@@ -25,6 +26,13 @@ namespace todo::server {
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 
+// What GET /v1/events/stream needs once its request is accepted; or the error answer.
+struct StreamStart {
+  std::optional<Reply> error;  // set: answer this and close
+  store::Actor actor;
+  std::optional<int64_t> after;
+};
+
 class Api {
  public:
   // `metrics_text` renders GET /metrics; it is called on the requesting loop.
@@ -34,6 +42,10 @@ class Api {
   // Unknown path: 404; known path with another method: 405; /v1 without a valid token: 401;
   // any exception: 500. reply.route is always set.
   asio::awaitable<Reply> Handle(const Request& request, TokenCache& tokens);
+
+  // Checks a GET /v1/events/stream request (parameters, token) on the caller's loop; the
+  // connection then runs the stream itself (stream.h).
+  asio::awaitable<StreamStart> StartStream(const Request& request, TokenCache& tokens);
 
  private:
   asio::awaitable<Reply> Dispatch(const Request& request, const Target& target,

@@ -34,6 +34,14 @@ struct ServerOptions {
   std::chrono::milliseconds ready_deadline{2'000};
   // At shutdown: how long requests in flight may take to finish.
   std::chrono::milliseconds shutdown_grace{10'000};
+  // Event streams: a comment line after this long without anything else to send.
+  std::chrono::milliseconds heartbeat{15'000};
+  // The live feed reads the change log at least this often, notified or not.
+  std::chrono::milliseconds feed_poll{1'000};
+  // A stream further behind than this many events is closed (the client resumes).
+  std::size_t stream_queue = 2048;
+  // The folder of the web pages (web/); empty: no pages (404).
+  std::string web_dir;
 };
 
 // "127.0.0.1:8080", "[::1]:8080", "localhost:8080", "0.0.0.0:0", "*:8080" or ":8080" (every

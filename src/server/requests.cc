@@ -184,6 +184,32 @@ Result<EventListQuery> ParseEventListQuery(std::string_view query) {
   return q;
 }
 
+Result<StreamQuery> ParseStreamQuery(std::string_view query, std::string_view last_event_id,
+                                     std::string_view authorization) {
+  auto params = ParseQuery(query);
+  if (!params.ok()) return params.status();
+  if (Status s = CheckUnique(*params); !s.ok()) return s;
+  StreamQuery q;
+  q.authorization = std::string(authorization);
+  for (const auto& [name, value] : *params) {
+    if (name == "after") {
+      Result<int64_t> after = ParseAfter(value);
+      if (!after.ok()) return after.status();
+      q.after = *after;
+    } else if (name == "access_token" && authorization.empty()) {
+      q.authorization = "Bearer " + value;
+    }
+  }
+  if (!last_event_id.empty()) {
+    // The header is what EventSource sends when it reconnects: newer than the URL's after.
+    std::optional<int64_t> v =
+        ParseDecimal(last_event_id, 0, std::numeric_limits<int64_t>::max());
+    if (!v) return Status::InvalidArgument("Last-Event-ID must be an integer >= 0");
+    q.after = *v;
+  }
+  return q;
+}
+
 Status CheckListAccess(const store::Actor& actor, const store::TaskQuery& query) {
   if (!core::CanReadAll(actor.role) && !query.user.empty() && query.user != actor.name) {
     return Status::PermissionDenied("developers can list only their own tasks");

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -45,6 +46,18 @@ struct EventListQuery {
   int limit = 100;
 };
 Result<EventListQuery> ParseEventListQuery(std::string_view query);
+
+// GET /v1/events/stream. The resume point: the Last-Event-ID header, else the `after`
+// parameter (an extension for pages: EventSource sets no header on its first connect), else
+// none (live from now). The credentials: the Authorization header, else the
+// `access_token` parameter made into "Bearer TOKEN" (an extension: EventSource cannot send
+// headers at all). kInvalidArgument for a malformed after or Last-Event-ID.
+struct StreamQuery {
+  std::optional<int64_t> after;
+  std::string authorization;
+};
+Result<StreamQuery> ParseStreamQuery(std::string_view query, std::string_view last_event_id,
+                                     std::string_view authorization);
 
 // A developer may list only their own tasks: naming another user is kPermissionDenied.
 Status CheckListAccess(const store::Actor& actor, const store::TaskQuery& query);

@@ -24,6 +24,10 @@ std::string_view RouteLabel(Route route) {
       return "/v1/users";
     case Route::kEvents:
       return "/v1/events";
+    case Route::kEventStream:
+      return "/v1/events/stream";
+    case Route::kPage:
+      return "page";
   }
   return "unknown";
 }
@@ -35,12 +39,16 @@ RouteMatch MatchRoute(std::string_view path) {
   if (path == "/v1/tasks") return {Route::kTasks, {}};
   if (path == "/v1/users") return {Route::kUsers, {}};
   if (path == "/v1/events") return {Route::kEvents, {}};
+  if (path == "/v1/events/stream") return {Route::kEventStream, {}};
   constexpr std::string_view kTaskPrefix = "/v1/tasks/";
   if (path.starts_with(kTaskPrefix)) {
     std::string_view rest = path.substr(kTaskPrefix.size());
     if (rest == "remove-oldest") return {Route::kRemoveOldest, {}};
     // One non-empty segment; whether it is a valid id is the handler's business (400).
     if (!rest.empty() && rest.find('/') == std::string_view::npos) return {Route::kTask, rest};
+  }
+  if (path.starts_with("/") && path != "/v1" && !path.starts_with("/v1/")) {
+    return {Route::kPage, {}};
   }
   return {Route::kUnknown, {}};
 }
@@ -53,7 +61,10 @@ bool MethodAllowed(Route route, http::verb method) {
     case Route::kReadyz:
     case Route::kMetrics:
     case Route::kEvents:
+    case Route::kEventStream:
       return method == http::verb::get;
+    case Route::kPage:
+      return method == http::verb::get || method == http::verb::head;
     case Route::kTasks:
     case Route::kUsers:
       return method == http::verb::get || method == http::verb::post;
@@ -74,7 +85,10 @@ std::string_view AllowHeader(Route route) {
     case Route::kReadyz:
     case Route::kMetrics:
     case Route::kEvents:
+    case Route::kEventStream:
       return "GET";
+    case Route::kPage:
+      return "GET, HEAD";
     case Route::kTasks:
     case Route::kUsers:
       return "GET, POST";

@@ -24,8 +24,10 @@ enum class Route {
   kRemoveOldest,  // POST /v1/tasks/remove-oldest
   kUsers,         // GET, POST /v1/users
   kEvents,        // GET /v1/events
+  kEventStream,   // GET /v1/events/stream (Server-Sent Events)
+  kPage,          // GET, HEAD of anything outside /v1/: the web pages and their files
 };
-inline constexpr int kRouteCount = 9;
+inline constexpr int kRouteCount = 11;
 
 // The route's label in metrics and logs: "/v1/tasks/{id}", "unknown", ...
 std::string_view RouteLabel(Route route);
@@ -36,8 +38,9 @@ struct RouteMatch {
 };
 
 // Matches a path (no query string). Exact matches only: no trailing slash, no
-// percent-decoding (no route has reserved characters in it). /v1/events/stream and
-// /v1/snapshot belong to later versions of the server and are kUnknown for now.
+// percent-decoding (no route has reserved characters in it). /v1/snapshot belongs to a later
+// version of the server and is kUnknown for now. Every path outside /v1/ (other than the
+// health and metrics ones) is kPage: a static file, or 404.
 RouteMatch MatchRoute(std::string_view path);
 
 // Whether `route` answers `method`; kUnknown answers nothing.

@@ -24,9 +24,11 @@
 
 #include "server/api.h"
 #include "server/auth.h"
+#include "server/feed.h"
 #include "server/metrics.h"
 #include "server/responses.h"
 #include "server/store_gate.h"
+#include "server/stream.h"
 
 namespace todo::server {
 
@@ -49,7 +51,7 @@ constexpr std::size_t kFirstReadBytes = 4096;
 
 // A connection, as the loop that owns it sees it (for shutdown).
 struct Session {
-  enum class Phase { kIdle, kReadingHead, kReadingBody, kHandling, kWriting };
+  enum class Phase { kIdle, kReadingHead, kReadingBody, kHandling, kWriting, kStreaming };
   explicit Session(tcp::socket socket) : stream(std::move(socket)) {}
   beast::tcp_stream stream;
   Phase phase = Phase::kIdle;
@@ -96,8 +98,11 @@ struct Server::State {
   std::unique_ptr<StoreGate> gate;
   std::unique_ptr<Api> api;
   bool stopped = false;
-  // Last member: loops (and the coroutines they own) go first.
+  // Destroyed before the members above: loops (and the coroutines they own).
   std::vector<std::unique_ptr<Loop>> loops;
+  // After the loops, so destroyed before them: its timer belongs to the first loop's
+  // io_context. (Its coroutine, left on the stopped loop, touches nothing when destroyed.)
+  std::unique_ptr<Feed> feed;
 };
 
 namespace {
@@ -125,6 +130,14 @@ http::response<http::string_body> ToResponse(Reply& reply, unsigned version, boo
   if (reply.retry_after) res.set(http::field::retry_after, "1");
   if (reply.authenticate) res.set(http::field::www_authenticate, "Bearer");
   if (reply.replayed) res.set("Idempotent-Replayed", "true");
+  if (!reply.cache_control.empty()) res.set(http::field::cache_control, reply.cache_control);
+  if (reply.page_headers) {
+    res.set("X-Content-Type-Options", "nosniff");
+    // Pages never send their URL (which may hold an access_token) anywhere.
+    res.set("Referrer-Policy", "no-referrer");
+    res.set("Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'");
+  }
   res.keep_alive(keep_alive);
   // 1xx, 204 and 304 answers have no body (prepare_payload throws if one has any).
   if (reply.status < 200 || reply.status == 204 || reply.status == 304) res.body().clear();
@@ -277,6 +290,32 @@ asio::awaitable<void> ServeConnection(State& st, Loop& loop, tcp::socket socket)
 
     session.phase = Session::Phase::kHandling;
     session.stream.expires_never();
+    if (route == Route::kEventStream && method == http::verb::get && st.feed) {
+      StreamStart start = co_await st.api->StartStream(req, loop.tokens);
+      if (!start.error && !st.feed->ready()) {
+        // Just started: the feed has not found where the log stands yet (moments, unless
+        // the database is down).
+        asio::steady_timer pause(*loop.io);
+        for (int i = 0; i < 50 && !st.feed->ready() && !loop.draining; ++i) {
+          pause.expires_after(std::chrono::milliseconds(100));
+          co_await pause.async_wait(kUseTuple);
+        }
+        if (!st.feed->ready()) {
+          start.error = ErrorReply(Status::Unavailable("the live feed is not ready yet"));
+          start.error->route = route;
+        }
+      }
+      if (start.error) {
+        co_await SendReply(loop, session, std::move(*start.error), method, req.version(), false,
+                           started, opt.write_timeout);
+        break;
+      }
+      loop.metrics.RecordRequest(route, method, 200, {}, Clock::now() - started);
+      session.phase = Session::Phase::kStreaming;
+      co_await RunEventStream(*st.feed, *st.gate, session.stream, std::move(start.actor),
+                              start.after, opt);
+      break;
+    }
     Reply reply = co_await st.api->Handle(req, loop.tokens);
     // Once draining, each connection finishes the request it has and then closes.
     bool keep_alive = req.keep_alive() && !loop.draining;
@@ -447,6 +486,11 @@ void Server::Serve(store::Store& store) {
     g.store_calls_in_flight = st.gate->in_flight();
     return st.metrics.Render(g);
   });
+  FeedOptions feed_options;
+  feed_options.poll_interval = st.options.feed_poll;
+  feed_options.max_queue = st.options.stream_queue;
+  st.feed = std::make_unique<Feed>(*st.gate, store, *st.loops.front()->io, feed_options);
+  st.feed->Start();
   for (auto& loop : st.loops) {
     if (!loop->acceptor) continue;
     asio::co_spawn(*loop->io, AcceptLoop(st, *loop),
@@ -457,13 +501,16 @@ void Server::Serve(store::Store& store) {
 bool Server::Drain() {
   State& st = *state_;
   // 1. No new connections; connections waiting for a request (or in the middle of its
-  //    head) are closed; the others finish the request they have, then close.
+  //    head) are closed, and so are event streams (their clients resume elsewhere or
+  //    later); the others finish the request they have, then close.
+  if (st.feed) st.feed->Stop();
   OnEveryLoop(st, [](Loop& loop) {
     loop.draining = true;
     boost::system::error_code ec;
     if (loop.acceptor) loop.acceptor->close(ec);
     for (Session* s : loop.sessions) {
-      if (s->phase == Session::Phase::kIdle || s->phase == Session::Phase::kReadingHead) {
+      if (s->phase == Session::Phase::kIdle || s->phase == Session::Phase::kReadingHead ||
+          s->phase == Session::Phase::kStreaming) {
         s->stream.cancel();
       }
     }
@@ -497,6 +544,8 @@ void Server::Stop() {
   State& st = *state_;
   if (st.stopped) return;
   st.stopped = true;
+  // While the loops still run: the feed posts its last wake-ups to them.
+  if (st.feed) st.feed->Stop();
   for (auto& loop : st.loops) {
     loop->work.reset();
     loop->io->stop();

@@ -194,6 +194,25 @@ class Store {
   virtual asio::awaitable<Result<EventPage>> ListEvents(const Actor& actor, int64_t after,
                                                         int limit) = 0;
 
+  // The change log's stable horizon: an event id H such that every event with an id <= H
+  // that will ever exist is committed and visible now (ids of writes that rolled back never
+  // appear). A live feed that reads ListEvents(after = last id it delivered) and delivers
+  // only ids <= H never skips an event that commits late: on PostgreSQL ids come from a
+  // sequence and transactions can commit out of id order (docs/decisions/0006). H never
+  // decreases. kUnavailable if the database cannot answer, or (PostgreSQL) if a transaction
+  // that was running when the call started is still running about a second later.
+  virtual asio::awaitable<Result<int64_t>> EventHorizon() = 0;
+
+  // Asks to be told when the change log may have grown: `wake` is then called, on a thread
+  // of the store's choosing, and must return quickly without calling the store. PostgreSQL:
+  // on each notification from any server's writes (one dedicated LISTEN connection per
+  // store, reconnected when it breaks; `wake` is also called after each reconnect, since
+  // notifications sent meanwhile are lost). SQLite: after each write this store commits.
+  // Wakes can be lost (another process writing the same SQLite file) or spurious, so a
+  // reader polls as well. Call at most once, before serving; `wake` must stay callable until
+  // the store is destroyed.
+  virtual void WatchEvents(std::function<void()> wake) = 0;
+
   // OK if the database answers a trivial query now; kUnavailable otherwise.
   virtual asio::awaitable<Status> Ping() = 0;
 };

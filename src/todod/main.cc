@@ -13,9 +13,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/task.h"
 #include "core/validate.h"
@@ -69,8 +71,28 @@ struct ServeArgs {
   double idle_timeout = 60;
   double request_timeout = 5;
   double shutdown_grace = 10;
+  double heartbeat = 15;
+  std::string web;  // empty: found next to the executable or in the source tree
   server::ServerOptions options;
 };
+
+// The web pages' folder when --web/TODO_WEB is not given: web/ two levels above the
+// executable (build/bin/todod -> web/), else the source tree's; empty if neither exists.
+std::string FindWebDir() {
+  std::error_code ec;
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  std::vector<std::filesystem::path> candidates;
+  if (!ec) candidates.push_back(exe.parent_path() / ".." / ".." / "web");
+#ifdef TODO_SOURCE_WEB_DIR
+  candidates.emplace_back(TODO_SOURCE_WEB_DIR);
+#endif
+  for (const auto& dir : candidates) {
+    if (std::filesystem::is_regular_file(dir / "index.html", ec)) {
+      return std::filesystem::weakly_canonical(dir, ec).string();
+    }
+  }
+  return std::string();
+}
 
 int Serve(ServeArgs args) {
   // SIGINT/SIGTERM are taken by sigwait below: block them in every thread (the loops and the
@@ -91,6 +113,14 @@ int Serve(ServeArgs args) {
   opt.idle_timeout = Millis(args.idle_timeout);
   opt.request_deadline = Millis(args.request_timeout);
   opt.shutdown_grace = Millis(args.shutdown_grace);
+  opt.heartbeat = Millis(args.heartbeat);
+  opt.web_dir = args.web.empty() ? FindWebDir() : args.web;
+  if (opt.web_dir.empty()) {
+    spdlog::warn("no web/ folder found (--web DIR): the pages answer 404");
+  } else if (!std::filesystem::is_directory(opt.web_dir)) {
+    spdlog::error("--web {}: not a folder", opt.web_dir);
+    return kExitUsage;
+  }
   RaiseFileLimit(opt.max_connections);
 
   server::Server srv(opt);
@@ -232,6 +262,14 @@ int main(int argc, char** argv) {
                    "seconds requests in flight get to finish at SIGTERM/SIGINT")
       ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
+
+  serve_cmd
+      ->add_option("--heartbeat", serve.heartbeat,
+                   "seconds between heartbeat comments on an idle event stream")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
+  serve_cmd->add_option("--web", serve.web, "folder of the web pages (default: found)")
+      ->envname("TODO_WEB");
 
   std::string migrate_db = "sqlite:todo.db";
   CLI::App* migrate_cmd = app.add_subcommand("migrate", "apply pending database migrations");

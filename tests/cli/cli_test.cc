@@ -73,6 +73,13 @@ TEST_F(CliTest, AddThenListShowsTheTask) {
       << lines[0];
 }
 
+TEST_F(CliTest, WatchWithoutAServerSaysItNeedsOne) {
+  auto r = Todo({"watch"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("needs"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--server"), std::string::npos) << r.err;
+}
+
 TEST_F(CliTest, OriginAliasesWork) {
   Ok({"nouveau", "premiere tache"});
   Ok({"nouveau", "deuxieme tache"});

@@ -115,11 +115,39 @@ TEST_P(ServerTest, HealthReadinessAndMetrics) {
 TEST_P(ServerTest, UnknownPathsAnswer404Json) {
   HttpClient alice = Client(alice_);
   HttpClient anonymous(port());
-  for (const char* path : {"/", "/nope", "/v1", "/v1/events/stream", "/v1/snapshot", "/v1/tasks/",
-                           "/v1/tasks/1/extra", "/v2/tasks", "/v1/users/alice"}) {
+  for (const char* path : {"/nope", "/v1", "/v1/snapshot", "/v1/tasks/", "/v1/tasks/1/extra",
+                           "/v2/tasks", "/v1/users/alice", "/v1/events/stream/", "/../README.md",
+                           "/web/index.html", "/.gitignore"}) {
     EXPECT_JSON_ERROR(alice.Get(path), 404, "not_found");
     EXPECT_JSON_ERROR(anonymous.Get(path), 404, "not_found");
   }
+}
+
+TEST_P(ServerTest, WebPagesAreServedWithTheirTypesAndNoToken) {
+  HttpClient anonymous(port());
+  struct Case {
+    const char* path;
+    const char* type;
+    const char* contains;
+  };
+  for (const Case& c : {Case{"/", "text/html; charset=utf-8", "my tasks"},
+                        Case{"/manager", "text/html; charset=utf-8", "manager dashboard"},
+                        Case{"/common.js", "text/javascript; charset=utf-8", "EventSource"},
+                        Case{"/style.css", "text/css; charset=utf-8", "body"}}) {
+    HttpResponse r = anonymous.Get(c.path);
+    EXPECT_EQ(r.status, 200) << c.path;
+    EXPECT_EQ(r.Header("content-type"), c.type) << c.path;
+    EXPECT_NE(r.body.find(c.contains), std::string::npos) << c.path;
+    EXPECT_EQ(r.Header("cache-control"), "no-cache") << c.path;
+    EXPECT_EQ(r.Header("x-content-type-options"), "nosniff") << c.path;
+    EXPECT_NE(r.Header("content-security-policy"), "") << c.path;
+  }
+  HttpResponse head = anonymous.Send(http::verb::head, "/manager");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_TRUE(head.body.empty());
+  HttpResponse post = anonymous.Send(http::verb::post, "/", "{}");
+  EXPECT_EQ(post.status, 405);
+  EXPECT_EQ(post.Header("allow"), "GET, HEAD");
 }
 
 TEST_P(ServerTest, WrongMethodAnswers405WithAllow) {

@@ -10,6 +10,8 @@
 #include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <map>
 #include <string>
@@ -18,13 +20,23 @@
 #include "server/api.h"
 #include "server/auth.h"
 #include "server/config.h"
+#include "server/feed.h"
 #include "server/metrics.h"
 #include "server/requests.h"
 #include "server/responses.h"
 #include "server/router.h"
+#include "server/static_files.h"
 #include "server/store_gate.h"
 
 namespace todo::server {
+
+// Reaches the feed side of a Subscription, as Feed does.
+struct SubscriptionTestPeer {
+  static void Push(Subscription& sub, std::shared_ptr<const Frame> frame, std::size_t max) {
+    sub.Push(std::move(frame), max);
+  }
+};
+
 namespace {
 
 namespace http = boost::beast::http;
@@ -91,6 +103,7 @@ TEST(MatchRoute, KnownPaths) {
   EXPECT_EQ(MatchRoute("/v1/tasks/remove-oldest").route, Route::kRemoveOldest);
   EXPECT_EQ(MatchRoute("/v1/users").route, Route::kUsers);
   EXPECT_EQ(MatchRoute("/v1/events").route, Route::kEvents);
+  EXPECT_EQ(MatchRoute("/v1/events/stream").route, Route::kEventStream);
   RouteMatch task = MatchRoute("/v1/tasks/42");
   EXPECT_EQ(task.route, Route::kTask);
   EXPECT_EQ(task.id, "42");
@@ -99,9 +112,15 @@ TEST(MatchRoute, KnownPaths) {
 
 TEST(MatchRoute, UnknownPaths) {
   for (const char* path :
-       {"/", "", "/v1", "/v1/", "/v1/tasks/", "/v1/tasks/1/x", "/v2/tasks", "/V1/tasks",
-        "/v1/events/stream", "/v1/snapshot", "/healthz/", "/v1/users/alice"}) {
+       {"", "/v1", "/v1/", "/v1/tasks/", "/v1/tasks/1/x", "/v1/events/stream/", "/v1/snapshot",
+        "/v1/users/alice"}) {
     EXPECT_EQ(MatchRoute(path).route, Route::kUnknown) << path;
+  }
+}
+
+TEST(MatchRoute, PathsOutsideV1AreWebPages) {
+  for (const char* path : {"/", "/manager", "/app.js", "/v2/tasks", "/V1/tasks", "/healthz/"}) {
+    EXPECT_EQ(MatchRoute(path).route, Route::kPage) << path;
   }
 }
 
@@ -546,6 +565,11 @@ class FakeStore final : public store::Store {
     calls.push_back("ListEvents");
     co_return store::EventPage{};
   }
+  asio::awaitable<Result<int64_t>> EventHorizon() override {
+    calls.push_back("EventHorizon");
+    co_return int64_t{0};
+  }
+  void WatchEvents(std::function<void()>) override {}
   asio::awaitable<Status> Ping() override {
     calls.push_back("Ping");
     if (ping_hangs) {
@@ -729,6 +753,93 @@ TEST(StoreGate, DeadlineAnswersUnavailableWhileTheCallRunsOn) {
   io.restart();
   io.run();
   EXPECT_EQ(gate.in_flight(), 0);
+}
+
+
+// ---- event streams -------------------------------------------------------------------------
+
+TEST(ParseStreamQuery, ResumePointAndCredentials) {
+  auto none = ParseStreamQuery("", "", "Bearer abc");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->after, std::nullopt);
+  EXPECT_EQ(none->authorization, "Bearer abc");
+  auto after = ParseStreamQuery("after=12&access_token=tok", "", "");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->after, 12);
+  EXPECT_EQ(after->authorization, "Bearer tok");
+  // The header wins over the parameter (EventSource's reconnect); a header token wins too.
+  auto both = ParseStreamQuery("after=12&access_token=tok", "40", "Bearer hdr");
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(both->after, 40);
+  EXPECT_EQ(both->authorization, "Bearer hdr");
+  for (const char* bad : {"-1", "x", "1 ", ""}) {
+    if (std::string_view(bad).empty()) continue;
+    EXPECT_FALSE(ParseStreamQuery("", bad, "").ok()) << bad;
+  }
+  EXPECT_FALSE(ParseStreamQuery("after=-1", "", "").ok());
+  EXPECT_FALSE(ParseStreamQuery("after=1&after=2", "", "").ok());
+}
+
+TEST(RenderSseEvent, OneMessageWithIdAndJsonData) {
+  core::Event e{.id = 7,
+                .at = core::FromMillis(0),
+                .user = "alice",
+                .actor = "alice",
+                .kind = core::EventKind::kCreated,
+                .task_id = 3,
+                .task = "two\nlines?"};
+  std::string text = RenderSseEvent(e);
+  EXPECT_TRUE(text.starts_with("id: 7\ndata: {")) << text;
+  EXPECT_TRUE(text.ends_with("}\n\n")) << text;
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 3) << text;
+}
+
+TEST(Subscription, AReaderTooFarBehindIsCutOffAndItsQueueFreed) {
+  boost::asio::io_context io;
+  auto sub = std::make_shared<Subscription>(io.get_executor(), "");
+  // Frames pushed through a feed would be shared; here, directly.
+  for (int i = 1; i <= 3; ++i) {
+    auto frame = std::make_shared<Frame>();
+    frame->id = i;
+    frame->text = "id: " + std::to_string(i) + "\n\n";
+    SubscriptionTestPeer::Push(*sub, frame, 3);
+  }
+  EXPECT_FALSE(sub->cut_off());
+  EXPECT_EQ(sub->Take().size(), 3u);
+  for (int i = 4; i <= 7; ++i) {
+    auto frame = std::make_shared<Frame>();
+    frame->id = i;
+    SubscriptionTestPeer::Push(*sub, frame, 3);
+  }
+  EXPECT_TRUE(sub->cut_off());
+  EXPECT_TRUE(sub->closed());
+  EXPECT_TRUE(sub->Take().empty());
+  io.run();  // the posted wake-ups run and release the subscription
+}
+
+// ---- web pages -----------------------------------------------------------------------------
+
+TEST(StaticFiles, ServesPagesAndRefusesEverythingElse) {
+  std::string dir = ::testing::TempDir() + "/todo-web-test";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/index.html") << "<p>dev</p>";
+  std::ofstream(dir + "/manager.html") << "<p>manager</p>";
+  std::ofstream(dir + "/app.js") << "export {}";
+  std::ofstream(dir + "/.secret.js") << "no";
+  Reply index = StaticFileReply(dir, "/");
+  EXPECT_EQ(index.status, 200);
+  EXPECT_EQ(index.body, "<p>dev</p>");
+  EXPECT_EQ(index.content_type, "text/html; charset=utf-8");
+  EXPECT_TRUE(index.page_headers);
+  EXPECT_EQ(StaticFileReply(dir, "/manager").body, "<p>manager</p>");
+  Reply js = StaticFileReply(dir, "/app.js");
+  EXPECT_EQ(js.status, 200);
+  EXPECT_EQ(js.content_type, "text/javascript; charset=utf-8");
+  for (const char* path : {"/../index.html", "/..%2findex.html", "/a/app.js", "/.secret.js",
+                           "/app", "/missing.js", "/index.html/", "//etc/passwd", "/app.exe"}) {
+    EXPECT_EQ(StaticFileReply(dir, path).status, 404) << path;
+  }
+  EXPECT_EQ(StaticFileReply("", "/").status, 404);
 }
 
 }  // namespace

@@ -16,9 +16,11 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -446,6 +448,58 @@ TEST_P(StoreConformance, EventPagesFollowTheKeyset) {
   ASSERT_TRUE(beyond.ok());
   EXPECT_TRUE(beyond->events.empty());
   EXPECT_EQ(beyond->next, std::nullopt);
+}
+
+TEST_P(StoreConformance, EventHorizonCoversEveryCommittedEventAndNeverGoesBack) {
+  auto empty = RunSync(store_->EventHorizon());
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  EXPECT_EQ(*empty, 0);
+  Task a = Add(kAlice, "a");
+  Update(kAlice, a.id, TaskPatch{.text = std::string("a2"), .done = true});
+  Add(kBob, "b");
+  std::vector<Event> all = Events();
+  ASSERT_EQ(all.size(), 4u);
+  auto horizon = RunSync(store_->EventHorizon());
+  ASSERT_TRUE(horizon.ok()) << horizon.status().ToString();
+  EXPECT_GE(*horizon, all.back().id);
+  // A write that fails draws no id that could ever appear below a later horizon unseen.
+  EXPECT_FALSE(RunSync(store_->AddTask(kAlice, "", nullptr)).ok());
+  Reopen();
+  auto again = RunSync(store_->EventHorizon());
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_GE(*again, *horizon);
+  // Everything at or under the horizon is readable now: a feed reading up to it misses nothing.
+  auto page = RunSync(store_->ListEvents(kMia, 0, kMaxPageLimit));
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->events, all);
+}
+
+TEST_P(StoreConformance, WatchEventsWakesAfterAWrite) {
+  std::mutex mu;
+  std::condition_variable woke;
+  int wakes = 0;
+  store_->WatchEvents([&] {
+    std::lock_guard lock(mu);
+    ++wakes;
+    woke.notify_all();
+  });
+  // PostgreSQL: the listener wakes once when it connects; the write's notification follows.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool seen = false;
+  for (int attempt = 0; attempt < 20 && !seen; ++attempt) {
+    int before = 0;
+    {
+      std::lock_guard lock(mu);
+      before = wakes;
+    }
+    Add(kAlice, "wake " + std::to_string(attempt));
+    std::unique_lock lock(mu);
+    seen = woke.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() +
+                                                        std::chrono::milliseconds(500)),
+                           [&] { return wakes > before; });
+  }
+  EXPECT_TRUE(seen);
+  store_.reset();  // stops the listener before `wakes` goes away
 }
 
 TEST_P(StoreConformance, EventLimitsOutsideOneToThousandAreInvalid) {

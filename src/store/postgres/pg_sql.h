@@ -9,7 +9,9 @@
 // Writes are single statements: a data-modifying CTE changes the task, appends its events,
 // updates the owner's tally row and calls pg_notify('todo_events', event id) for each event,
 // all in the statement's transaction (NOTIFY is delivered at commit, so listeners never hear
-// of a change that did not commit). A CTE that only SELECTs runs only if referenced, which is
+// of a change that did not commit). Each event insert reads the rows its statement already
+// wrote, so the transaction has its xid before it draws an event id: the live feed's
+// horizon (kEventHorizon, docs/decisions/0006) relies on it; keep it so in new writes. A CTE that only SELECTs runs only if referenced, which is
 // why each final SELECT counts the pg_notify calls.
 //
 // Locking: a write that changes or removes existing tasks first runs kLockUser, which locks
@@ -301,6 +303,20 @@ inline constexpr Statement kListEventsAny{
     "SELECT id, todo.ms(at), td_user, actor, kind, task_id, task FROM todo.event "
     "WHERE id > $1::int8 ORDER BY id LIMIT $2::int4"};
 
+// The change log's stable horizon (PostgresStore::EventHorizon, docs/decisions/0006), sent
+// in this order, each in its own implicit transaction: the last event id drawn (the
+// sequence; no index), then a fresh transaction id, committed at once, then the oldest
+// transaction id still running, asked again until it is past the fresh one.
+inline constexpr Statement kLastEventId{
+    "last_event_id",
+    "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM todo.event_id_seq"};
+inline constexpr Statement kNewXid{"new_xid", "SELECT pg_current_xact_id()::text"};
+inline constexpr Statement kOldestRunningXid{
+    "oldest_running_xid", "SELECT pg_snapshot_xmin(pg_current_snapshot())::text"};
+
+// The live feed's listening connection runs only this (see PostgresStore::WatchEvents).
+inline constexpr Statement kListen{"", "LISTEN todo_events"};
+
 // Everything a connection runs or prepares when it opens.
 inline constexpr const Statement* kAllStatements[] = {
     &kSessionSetup,  &kBegin,        &kCommit,       &kRollback,         &kPing,
@@ -309,6 +325,7 @@ inline constexpr const Statement* kAllStatements[] = {
     &kListAny,       &kUpdateTask,   &kRemoveTask,   &kRemoveOldest,     &kImportExisting,
     &kImportInsert,  &kClaimRequest, &kRecordAnswer, &kFindRequest,      &kPurgeRequests,
     &kCreateAccount, &kFindAccount,  &kListUsers,    &kListEventsOfUser, &kListEventsAny,
+    &kLastEventId,   &kNewXid,       &kOldestRunningXid,
 };
 
 }  // namespace todo::store::pg

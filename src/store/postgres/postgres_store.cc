@@ -4,12 +4,17 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <compare>
+#include <cstdlib>
+#include <future>
 #include <map>
 #include <optional>
 #include <set>
@@ -210,9 +215,15 @@ class PostgresStore final : public Store {
   asio::awaitable<Result<std::vector<UserSummary>>> ListUsers(const Actor& actor) override;
   asio::awaitable<Result<EventPage>> ListEvents(const Actor& actor, int64_t after,
                                                 int limit) override;
+  asio::awaitable<Result<int64_t>> EventHorizon() override;
+  void WatchEvents(std::function<void()> wake) override;
   asio::awaitable<Status> Ping() override;
 
  private:
+  // The live feed's listener: one connection that LISTENs on todo_events, on the first loop,
+  // reconnected (after a pause) whenever it breaks, until stop_listening_.
+  asio::awaitable<void> Listen();
+
   // One event loop and the connections used from it. Touched only on that loop's thread.
   struct Loop {
     asio::io_context* io = nullptr;
@@ -234,6 +245,9 @@ class PostgresStore final : public Store {
                                            const pg::Statement& statement, Params params,
                                            Kind kind = Kind::kRead);
 
+  // EventHorizon on one connection of `loop` (three statements, then polls).
+  asio::awaitable<Result<int64_t>> Horizon(Loop& loop, Clock::time_point deadline);
+
   // Runs a write's statements (the last one's rows are parsed by `parse`) as one
   // transaction under the idempotency rules of store.h.
   template <typename T, typename Parse>
@@ -254,6 +268,12 @@ class PostgresStore final : public Store {
   std::thread own_thread_;
   std::vector<Loop> loops_;
   std::atomic<std::size_t> next_loop_{0};
+
+  // The listener (WatchEvents). listener_ is touched only on loops_[0]'s thread.
+  std::function<void()> wake_;
+  std::unique_ptr<Connection> listener_;
+  std::atomic<bool> stop_listening_{false};
+  std::optional<std::future<void>> listener_done_;
 };
 
 PostgresStore::PostgresStore(std::string_view url, const OpenOptions& options) : params_(url) {
@@ -275,6 +295,16 @@ PostgresStore::PostgresStore(std::string_view url, const OpenOptions& options) :
 }
 
 PostgresStore::~PostgresStore() {
+  if (listener_done_) {
+    // Wake the listener out of its wait (on its own thread) and let it end.
+    stop_listening_.store(true);
+    asio::post(*loops_[0].io, [this] {
+      if (listener_) listener_->Close();
+    });
+    if (listener_done_->wait_for(std::chrono::seconds(3)) != std::future_status::ready) {
+      // Its loop no longer runs: the coroutine is destroyed with the loop, touching nothing.
+    }
+  }
   // No call is in flight (store.h), so no operation is pending on any connection: every wait
   // is awaited by the request that started it. Our own loop is stopped first so that nothing
   // runs on it while its connections close; the callers' loops only watch our sockets, and
@@ -751,6 +781,87 @@ asio::awaitable<Result<EventPage>> PostgresStore::ListEvents(const Actor& actor,
     page.next = page.events.back().id;
   }
   co_return page;
+}
+
+asio::awaitable<Result<int64_t>> PostgresStore::EventHorizon() {
+  Clock::time_point deadline = Deadline();
+  co_return co_await OnLoop<Result<int64_t>>(
+      [&](Loop& loop) { return Horizon(loop, deadline); });
+}
+
+// Why this is exact (docs/decisions/0006): a transaction that drew an event id <= S drew it
+// before S was read, and it had its transaction id by then (every write's events are made
+// from rows its statement already wrote). The fresh id N is assigned after S was read, so it
+// is larger than all of theirs; once the oldest running transaction id is past N, every one
+// of them has ended: committed (visible to the next read) or rolled back (never visible).
+asio::awaitable<Result<int64_t>> PostgresStore::Horizon(Loop& loop, Clock::time_point deadline) {
+  constexpr auto kPatience = std::chrono::seconds(1);
+  constexpr auto kPause = std::chrono::milliseconds(2);
+  auto parse_xid = [](const PgResult& r) -> uint64_t {
+    return r.rows() == 1 ? std::strtoull(r.String(0, 0).c_str(), nullptr, 10) : 0;
+  };
+  auto lease = co_await loop.pool->Acquire(deadline);
+  if (!lease.ok()) co_return lease.status();
+  std::vector<Query> queries;
+  queries.push_back(Query{&pg::kLastEventId, Params()});
+  queries.push_back(Query{&pg::kNewXid, Params()});
+  queries.push_back(Query{&pg::kOldestRunningXid, Params()});
+  const std::size_t one_each[] = {1, 1, 1};
+  std::vector<PgResult> results;
+  Status sent = co_await (*lease)->Run(queries, one_each, results, deadline);
+  if (!sent.ok()) co_return sent;
+  if (Status failed = FirstError(results); !failed.ok()) co_return failed;
+  const int64_t last = results[0].Int(0, 0);
+  const uint64_t fresh = parse_xid(results[1]);
+  uint64_t oldest = parse_xid(results[2]);
+  Clock::time_point give_up = std::min(deadline, Clock::now() + kPatience);
+  asio::steady_timer pause(*loop.io);
+  while (oldest <= fresh) {
+    if (Clock::now() >= give_up) {
+      co_return Status::Unavailable(
+          "transactions older than the change log's horizon are still running");
+    }
+    pause.expires_after(kPause);
+    co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+    std::vector<Query> again;
+    again.push_back(Query{&pg::kOldestRunningXid, Params()});
+    Status asked = co_await (*lease)->Run(again, results, deadline);
+    if (!asked.ok()) co_return asked;
+    if (Status failed = FirstError(results); !failed.ok()) co_return failed;
+    oldest = parse_xid(results[0]);
+  }
+  co_return last;
+}
+
+void PostgresStore::WatchEvents(std::function<void()> wake) {
+  if (listener_done_ || !wake) return;
+  wake_ = std::move(wake);
+  auto done = std::make_shared<std::promise<void>>();
+  listener_done_ = done->get_future();
+  asio::co_spawn(*loops_[0].io, Listen(), [done](std::exception_ptr) { done->set_value(); });
+}
+
+asio::awaitable<void> PostgresStore::Listen() {
+  static constexpr const pg::Statement* kSetup[] = {&pg::kListen};
+  constexpr auto kRetryPause = std::chrono::seconds(1);
+  listener_ = std::make_unique<Connection>(*loops_[0].io);
+  asio::steady_timer pause(*loops_[0].io);
+  while (!stop_listening_.load()) {
+    if (!listener_->connected()) {
+      Status connected = co_await listener_->Connect(params_, kSetup, Clock::now() + kRetryPause * 5);
+      if (stop_listening_.load()) break;
+      if (!connected.ok()) {
+        pause.expires_after(kRetryPause);
+        co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+        continue;
+      }
+      // Whatever was notified while we were not listening is lost: read the log anyway.
+      wake_();
+    }
+    Result<int> heard = co_await listener_->AwaitNotifications(Clock::now() + kRetryPause);
+    if (heard.ok() && *heard > 0) wake_();
+  }
+  listener_->Close();
 }
 
 asio::awaitable<Status> PostgresStore::Ping() {

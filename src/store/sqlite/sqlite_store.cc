@@ -127,6 +127,9 @@ constexpr char kListUsers[] =
     "FROM account AS a LEFT JOIN tally AS t ON t.td_user = a.name ORDER BY a.name";
 
 constexpr char kPing[] = "SELECT 1";
+// event primary key (its last entry). One writer at a time assigns ids inside its
+// transaction, so ids commit in order and the largest visible one is stable.
+constexpr char kEventHorizon[] = "SELECT coalesce(max(id), 0) FROM event";
 
 // Idempotency records live at least this long (store.h); older ones are purged by write
 // transactions, at most once per kPurgeEvery.
@@ -424,7 +427,9 @@ asio::awaitable<Result<Written<Task>>> SqliteStore::AddTask(const Actor& actor, 
       return task;
     });
   };
-  co_return co_await Offload<Written<Task>>(*writer_, std::move(work));
+  auto written = co_await Offload<Written<Task>>(*writer_, std::move(work));
+  if (written.ok()) Wake();
+  co_return written;
 }
 
 asio::awaitable<Result<Task>> SqliteStore::GetTask(const Actor& actor, int64_t id) {
@@ -528,7 +533,9 @@ asio::awaitable<Result<Written<Task>>> SqliteStore::UpdateTask(const Actor& acto
       return task;
     });
   };
-  co_return co_await Offload<Written<Task>>(*writer_, std::move(work));
+  auto written = co_await Offload<Written<Task>>(*writer_, std::move(work));
+  if (written.ok()) Wake();
+  co_return written;
 }
 
 asio::awaitable<Result<Written<Task>>> SqliteStore::RemoveTask(const Actor& actor, int64_t id,
@@ -549,7 +556,9 @@ asio::awaitable<Result<Written<Task>>> SqliteStore::RemoveTask(const Actor& acto
       return *std::move(removed);
     });
   };
-  co_return co_await Offload<Written<Task>>(*writer_, std::move(work));
+  auto written = co_await Offload<Written<Task>>(*writer_, std::move(work));
+  if (written.ok()) Wake();
+  co_return written;
 }
 
 asio::awaitable<Result<Written<std::vector<int64_t>>>> SqliteStore::RemoveOldest(
@@ -583,7 +592,9 @@ asio::awaitable<Result<Written<std::vector<int64_t>>>> SqliteStore::RemoveOldest
           return ids;
         });
   };
-  co_return co_await Offload<Written<std::vector<int64_t>>>(*writer_, std::move(work));
+  auto written = co_await Offload<Written<std::vector<int64_t>>>(*writer_, std::move(work));
+  if (written.ok()) Wake();
+  co_return written;
 }
 
 asio::awaitable<Result<ImportStats>> SqliteStore::ImportTasks(const Actor& actor,
@@ -601,7 +612,9 @@ asio::awaitable<Result<ImportStats>> SqliteStore::ImportTasks(const Actor& actor
   auto work = [user = actor.name, items = std::move(items)](Connection& db) {
     return Import(db, user, items);
   };
-  co_return co_await Offload<ImportStats>(*writer_, std::move(work));
+  auto written = co_await Offload<ImportStats>(*writer_, std::move(work));
+  if (written.ok()) Wake();
+  co_return written;
 }
 
 // --- Accounts ------------------------------------------------------------------------------
@@ -693,6 +706,17 @@ asio::awaitable<Result<EventPage>> SqliteStore::ListEvents(const Actor& actor, i
   };
   co_return co_await Offload<EventPage>(*readers_, std::move(work));
 }
+
+asio::awaitable<Result<int64_t>> SqliteStore::EventHorizon() {
+  auto work = [](Connection& db) -> Result<int64_t> {
+    Statement select = db.Prepare(kEventHorizon);
+    select.Step();
+    return select.Int(0);
+  };
+  co_return co_await Offload<int64_t>(*readers_, std::move(work));
+}
+
+void SqliteStore::WatchEvents(std::function<void()> wake) { wake_ = std::move(wake); }
 
 asio::awaitable<Status> SqliteStore::Ping() {
   struct Pong {};

@@ -16,6 +16,7 @@
 // connections; no call may start after destruction began.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -57,13 +58,21 @@ class SqliteStore final : public Store {
   asio::awaitable<Result<std::vector<UserSummary>>> ListUsers(const Actor& actor) override;
   asio::awaitable<Result<EventPage>> ListEvents(const Actor& actor, int64_t after,
                                                 int limit) override;
+  asio::awaitable<Result<int64_t>> EventHorizon() override;
+  void WatchEvents(std::function<void()> wake) override;
   asio::awaitable<Status> Ping() override;
 
  private:
+  // Calls the watcher, if any, after a committed write.
+  void Wake() const {
+    if (wake_) wake_();
+  }
+
   SqliteStore(std::unique_ptr<Writer> writer, std::unique_ptr<ReaderPool> readers);
 
   std::unique_ptr<Writer> writer_;
   std::unique_ptr<ReaderPool> readers_;
+  std::function<void()> wake_;  // set once before serving (WatchEvents)
 };
 
 }  // namespace todo::store
