@@ -205,9 +205,9 @@ class Store {
 
   // Asks to be told when the change log may have grown: `wake` is then called, on a thread
   // of the store's choosing, and must return quickly without calling the store. PostgreSQL:
-  // on each notification from any server's writes (one dedicated LISTEN connection per
-  // store, reconnected when it breaks; `wake` is also called after each reconnect, since
-  // notifications sent meanwhile are lost). SQLite: after each write this store commits.
+  // after each write this store commits, and when a dedicated connection, which reads the
+  // change log's sequence every 100 ms, sees it move (any server's writes); also after that
+  // connection reconnects. SQLite: after each write this store commits.
   // Wakes can be lost (another process writing the same SQLite file) or spurious, so a
   // reader polls as well. Call at most once, before serving; `wake` must stay callable until
   // the store is destroyed.

@@ -483,7 +483,7 @@ TEST_P(StoreConformance, WatchEventsWakesAfterAWrite) {
     ++wakes;
     woke.notify_all();
   });
-  // PostgreSQL: the listener wakes once when it connects; the write's notification follows.
+  // PostgreSQL: the watcher wakes once when it connects; the write's wake follows.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   bool seen = false;
   for (int attempt = 0; attempt < 20 && !seen; ++attempt) {
@@ -499,7 +499,7 @@ TEST_P(StoreConformance, WatchEventsWakesAfterAWrite) {
                            [&] { return wakes > before; });
   }
   EXPECT_TRUE(seen);
-  store_.reset();  // stops the listener before `wakes` goes away
+  store_.reset();  // stops the watcher before `wakes` goes away
 }
 
 TEST_P(StoreConformance, EventLimitsOutsideOneToThousandAreInvalid) {

@@ -384,28 +384,4 @@ asio::awaitable<Status> Connection::Run(std::span<const Query> queries,
   co_return co_await ReadResults(queries.size(), segment_sizes.size(), results, deadline);
 }
 
-asio::awaitable<core::Result<int>> Connection::AwaitNotifications(Clock::time_point deadline) {
-  auto drain = [this] {
-    int count = 0;
-    while (PGnotify* notify = PQnotifies(conn_)) {
-      PQfreemem(notify);
-      ++count;
-    }
-    return count;
-  };
-  if (conn_ == nullptr) co_return Status::Unavailable("not connected to PostgreSQL");
-  if (int count = drain(); count > 0) co_return count;
-  Status ready = co_await WaitSocket(Wait::kRead, deadline);
-  if (conn_ == nullptr) co_return 0;  // closed while waiting
-  if (!ready.ok()) {
-    if (Clock::now() >= deadline) co_return 0;
-    Close();
-    co_return ready;
-  }
-  if (PQconsumeInput(conn_) == 0 || PQstatus(conn_) != CONNECTION_OK) {
-    co_return Broken("listening");
-  }
-  co_return drain();
-}
-
 }  // namespace todo::store::pg

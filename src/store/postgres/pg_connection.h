@@ -161,12 +161,6 @@ class Connection {
   // poll() with no wait.
   bool ReadableWhileIdle() const;
 
-  // For a connection that LISTENs (a session statement given to Connect): waits until at
-  // least one notification has arrived, or the deadline. Returns how many arrived (0 at the
-  // deadline, or if the connection was closed meanwhile by Close()); kUnavailable if the
-  // connection broke (it is closed then).
-  asio::awaitable<core::Result<int>> AwaitNotifications(Clock::time_point deadline);
-
   // Inside a transaction block (after BEGIN without COMMIT/ROLLBACK, as of the last Sync).
   bool InTransaction() const;
 

@@ -6,13 +6,19 @@
 // Times come from the database's clock (now(), the transaction's start), truncated to the
 // millisecond, so a task read back equals the one a write returned.
 //
-// Writes are single statements: a data-modifying CTE changes the task, appends its events,
-// updates the owner's tally row and calls pg_notify('todo_events', event id) for each event,
-// all in the statement's transaction (NOTIFY is delivered at commit, so listeners never hear
-// of a change that did not commit). Each event insert reads the rows its statement already
-// wrote, so the transaction has its xid before it draws an event id: the live feed's
-// horizon (kEventHorizon, docs/decisions/0006) relies on it; keep it so in new writes. A CTE that only SELECTs runs only if referenced, which is
-// why each final SELECT counts the pg_notify calls.
+// Writes are single statements: a data-modifying CTE changes the task, appends its events
+// and updates the owner's tally row, all in the statement's transaction. Each event insert
+// reads the rows its statement already wrote, so the transaction has its xid before it draws
+// an event id: the live feed's horizon (kEventHorizon, docs/decisions/0006) relies on it;
+// keep it so in new writes.
+//
+// No write calls pg_notify. A NOTIFY takes one lock for the whole database at commit and
+// holds it until the commit is flushed (and, with synchronous replication, confirmed by a
+// standby): every notifying transaction commits one after the other. Measured with pgbench on
+// kAddTask: 7.6k tps without it, 3k with it (docs/benchmarks.md). A NOTIFY in a transaction
+// of its own after each batch costs a WAL flush of its own instead. So the live feeds are
+// not notified at all: each store watches the change log's sequence (kLastEventId, no lock,
+// no WAL) on a connection of its own, and wakes its own feed at once after its own commits.
 //
 // Locking: a write that changes or removes existing tasks first runs kLockUser, which locks
 // the user's tally row (FOR UPDATE), in the same transaction and round trip. So one user's
@@ -68,9 +74,7 @@ c AS (
   ON CONFLICT (td_user) DO UPDATE
   SET open_count = y.open_count + 1,
       last_update_time = greatest(y.last_update_time, excluded.last_update_time))
-SELECT t.id, todo.ms(t.init_time),
-       (SELECT count(pg_notify('todo_events', e.id::text)) FROM e)
-FROM t)sql"};
+SELECT t.id, todo.ms(t.init_time) FROM t)sql"};
 
 // $1 id, $2 user. element_user_id: the one entry (td_user, id).
 inline constexpr Statement kGetTaskOfUser{
@@ -157,8 +161,7 @@ c AS (
   WHERE y.td_user = $1::text AND (ch.edit OR ch.flip))
 SELECT old.id, $1::text, coalesce(upd.task, old.task), todo.ms(old.init_time),
        todo.ms(coalesce(upd.last_update_time, old.last_update_time)),
-       todo.ms(CASE WHEN upd.id IS NULL THEN old.done_time ELSE upd.done_time END),
-       (SELECT count(pg_notify('todo_events', ev.id::text)) FROM ev)
+       todo.ms(CASE WHEN upd.id IS NULL THEN old.done_time ELSE upd.done_time END)
 FROM old LEFT JOIN upd ON true)sql"};
 
 // $1 user, $2 id. After kLockUser. element_user_id: the one entry (td_user, id); event
@@ -178,7 +181,7 @@ c AS (
       last_update_time = greatest(y.last_update_time, date_trunc('milliseconds', now()))
   FROM d WHERE y.td_user = $1::text)
 SELECT d.id, $1::text, d.task, todo.ms(d.init_time), todo.ms(d.last_update_time),
-       todo.ms(d.done_time), (SELECT count(pg_notify('todo_events', ev.id::text)) FROM ev)
+       todo.ms(d.done_time)
 FROM d)sql"};
 
 // $1 user, $2 count. After kLockUser. element_user_open: the first $2 entries of the user's
@@ -210,9 +213,7 @@ c AS (
   SET open_count = y.open_count - (SELECT count(*) FROM d),
       last_update_time = greatest(y.last_update_time, date_trunc('milliseconds', now()))
   WHERE y.td_user = $1::text AND EXISTS (SELECT 1 FROM d))
-SELECT d.id, n.notified
-FROM d, (SELECT count(pg_notify('todo_events', ev.id::text)) AS notified FROM ev) n
-ORDER BY d.id)sql"};
+SELECT d.id FROM d ORDER BY d.id)sql"};
 
 // $1 user, $2 texts. After kEnsureTally and kLockUser. element_user_id (the user's range),
 // filtering on the texts the file names. Returns text, created ms.
@@ -251,8 +252,7 @@ c AS (
       done_count = y.done_count + (SELECT count(*) FROM added WHERE done_time IS NOT NULL),
       last_update_time = greatest(y.last_update_time, (SELECT at FROM n))
   WHERE y.td_user = $1::text)
-SELECT (SELECT count(*) FROM added),
-       (SELECT count(pg_notify('todo_events', ev.id::text)) FROM ev))sql"};
+SELECT (SELECT count(*) FROM added))sql"};
 
 // $1 user, $2 key, $3 fingerprint. request primary key. Raises TD001 (kKeyTakenState) if
 // the key is recorded; otherwise inserts a placeholder kRecordAnswer fills in before COMMIT.
@@ -314,8 +314,6 @@ inline constexpr Statement kNewXid{"new_xid", "SELECT pg_current_xact_id()::text
 inline constexpr Statement kOldestRunningXid{
     "oldest_running_xid", "SELECT pg_snapshot_xmin(pg_current_snapshot())::text"};
 
-// The live feed's listening connection runs only this (see PostgresStore::WatchEvents).
-inline constexpr Statement kListen{"", "LISTEN todo_events"};
 
 // Everything a connection runs or prepares when it opens.
 inline constexpr const Statement* kAllStatements[] = {

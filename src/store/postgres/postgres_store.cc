@@ -47,6 +47,8 @@ using pg::Query;
 // Idempotency records live at least 24 hours (store.h); each loop purges the older ones at
 // most this often, before an idempotent write.
 constexpr auto kPurgeEvery = std::chrono::minutes(10);
+// How often the change-log watcher (WatchEvents) looks at the event sequence.
+constexpr auto kWatchEvery = std::chrono::milliseconds(100);
 
 const std::span<const pg::Statement* const> kStatements(pg::kAllStatements);
 
@@ -220,9 +222,10 @@ class PostgresStore final : public Store {
   asio::awaitable<Status> Ping() override;
 
  private:
-  // The live feed's listener: one connection that LISTENs on todo_events, on the first loop,
-  // reconnected (after a pause) whenever it breaks, until stop_listening_.
-  asio::awaitable<void> Listen();
+  // The change-log watcher (WatchEvents): one connection of its own, on the first loop,
+  // that reads the event sequence every kWatchEvery and wakes the feed when it moved;
+  // reconnected (after a pause) whenever it breaks, until stop_watching_.
+  asio::awaitable<void> Watch();
 
   // One event loop and the connections used from it. Touched only on that loop's thread.
   struct Loop {
@@ -259,6 +262,12 @@ class PostgresStore final : public Store {
                                               const std::string& user,
                                               const std::vector<ImportItem>& items);
 
+  // Tells this process's live feed at once that a write of ours committed (other
+  // processes' feeds learn of it from their watchers: pg_sql.h).
+  void Committed() const {
+    if (wake_) wake_();
+  }
+
   static Clock::time_point Deadline() { return Clock::now() + kPostgresRequestTimeout; }
 
   pg::ConnectParams params_;
@@ -269,11 +278,13 @@ class PostgresStore final : public Store {
   std::vector<Loop> loops_;
   std::atomic<std::size_t> next_loop_{0};
 
-  // The listener (WatchEvents). listener_ is touched only on loops_[0]'s thread.
+  // The watcher (WatchEvents). watcher_ and watch_timer_ are touched only on loops_[0]'s
+  // thread.
   std::function<void()> wake_;
-  std::unique_ptr<Connection> listener_;
-  std::atomic<bool> stop_listening_{false};
-  std::optional<std::future<void>> listener_done_;
+  std::unique_ptr<Connection> watcher_;
+  std::unique_ptr<asio::steady_timer> watch_timer_;
+  std::atomic<bool> stop_watching_{false};
+  std::optional<std::future<void>> watcher_done_;
 };
 
 PostgresStore::PostgresStore(std::string_view url, const OpenOptions& options) : params_(url) {
@@ -295,13 +306,14 @@ PostgresStore::PostgresStore(std::string_view url, const OpenOptions& options) :
 }
 
 PostgresStore::~PostgresStore() {
-  if (listener_done_) {
-    // Wake the listener out of its wait (on its own thread) and let it end.
-    stop_listening_.store(true);
+  if (watcher_done_) {
+    // Wake the watcher out of its wait (on its own thread) and let it end.
+    stop_watching_.store(true);
     asio::post(*loops_[0].io, [this] {
-      if (listener_) listener_->Close();
+      if (watch_timer_) watch_timer_->cancel();
+      if (watcher_) watcher_->Close();
     });
-    if (listener_done_->wait_for(std::chrono::seconds(3)) != std::future_status::ready) {
+    if (watcher_done_->wait_for(std::chrono::seconds(3)) != std::future_status::ready) {
       // Its loop no longer runs: the coroutine is destroyed with the loop, touching nothing.
     }
   }
@@ -367,6 +379,7 @@ asio::awaitable<Result<Written<T>>> PostgresStore::Write(Loop& loop, Clock::time
     if (Status s = FirstError(results); !s.ok()) co_return s;
     Result<T> value = parse(results.back());
     if (!value.ok()) co_return value.status();
+    Committed();
     co_return Written<T>{.value = std::move(value).value(), .replay = std::nullopt};
   }
 
@@ -437,6 +450,7 @@ asio::awaitable<Result<Written<T>>> PostgresStore::Write(Loop& loop, Clock::time
         s.message());
   }
   if (Status s = FirstError(results); !s.ok()) co_return s;
+  Committed();
   co_return Written<T>{.value = std::move(value).value(), .replay = std::nullopt};
 }
 
@@ -683,6 +697,7 @@ asio::awaitable<Result<ImportStats>> PostgresStore::Import(Loop& loop, Clock::ti
     (void)co_await connection.Run(rollback, results, deadline);
     co_return failed;
   }
+  Committed();
   co_return stats;
 }
 
@@ -834,34 +849,48 @@ asio::awaitable<Result<int64_t>> PostgresStore::Horizon(Loop& loop, Clock::time_
 }
 
 void PostgresStore::WatchEvents(std::function<void()> wake) {
-  if (listener_done_ || !wake) return;
+  if (watcher_done_ || !wake) return;
   wake_ = std::move(wake);
   auto done = std::make_shared<std::promise<void>>();
-  listener_done_ = done->get_future();
-  asio::co_spawn(*loops_[0].io, Listen(), [done](std::exception_ptr) { done->set_value(); });
+  watcher_done_ = done->get_future();
+  asio::co_spawn(*loops_[0].io, Watch(), [done](std::exception_ptr) { done->set_value(); });
 }
 
-asio::awaitable<void> PostgresStore::Listen() {
-  static constexpr const pg::Statement* kSetup[] = {&pg::kListen};
+asio::awaitable<void> PostgresStore::Watch() {
+  static constexpr const pg::Statement* kSetup[] = {&pg::kLastEventId};
   constexpr auto kRetryPause = std::chrono::seconds(1);
-  listener_ = std::make_unique<Connection>(*loops_[0].io);
-  asio::steady_timer pause(*loops_[0].io);
-  while (!stop_listening_.load()) {
-    if (!listener_->connected()) {
-      Status connected = co_await listener_->Connect(params_, kSetup, Clock::now() + kRetryPause * 5);
-      if (stop_listening_.load()) break;
-      if (!connected.ok()) {
-        pause.expires_after(kRetryPause);
-        co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
-        continue;
+  watcher_ = std::make_unique<Connection>(*loops_[0].io);
+  watch_timer_ = std::make_unique<asio::steady_timer>(*loops_[0].io);
+  std::optional<int64_t> seen;
+  std::vector<PgResult> results;
+  while (!stop_watching_.load()) {
+    auto pause = kWatchEvery;
+    if (!watcher_->connected()) {
+      Status connected = co_await watcher_->Connect(params_, kSetup, Clock::now() + kRetryPause * 5);
+      if (stop_watching_.load()) break;
+      if (connected.ok()) {
+        // Whatever changed while we were not watching: read the log anyway.
+        seen.reset();
+        wake_();
+      } else {
+        pause = kRetryPause;
       }
-      // Whatever was notified while we were not listening is lost: read the log anyway.
-      wake_();
     }
-    Result<int> heard = co_await listener_->AwaitNotifications(Clock::now() + kRetryPause);
-    if (heard.ok() && *heard > 0) wake_();
+    if (watcher_->connected()) {
+      std::vector<Query> ask;
+      ask.push_back(Query{&pg::kLastEventId, Params()});
+      Status asked = co_await watcher_->Run(ask, results, Clock::now() + kRetryPause * 5);
+      if (asked.ok() && results[0].ok() && results[0].rows() == 1) {
+        int64_t last = results[0].Int(0, 0);
+        if (seen && *seen != last) wake_();
+        seen = last;
+      }
+    }
+    if (stop_watching_.load()) break;
+    watch_timer_->expires_after(pause);
+    co_await watch_timer_->async_wait(asio::as_tuple(asio::use_awaitable));
   }
-  listener_->Close();
+  watcher_->Close();
 }
 
 asio::awaitable<Status> PostgresStore::Ping() {
