@@ -114,12 +114,46 @@ Status StatusFromResponse(const Response& response) {
   }
 }
 
+void Positions::Record(std::string_view position) {
+  // "HIGH/LOW", each 1 to 8 hexadecimal digits: (HIGH << 32) | LOW.
+  std::size_t slash = position.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash > 8 ||
+      position.size() - slash - 1 > 8) {
+    return;
+  }
+  uint64_t high = 0;
+  uint64_t low = 0;
+  const char* end = position.data() + position.size();
+  auto [h, high_error] = std::from_chars(position.data(), position.data() + slash, high, 16);
+  auto [l, low_error] = std::from_chars(position.data() + slash + 1, end, low, 16);
+  if (high_error != std::errc() || low_error != std::errc() || h != position.data() + slash ||
+      l != end) {
+    return;
+  }
+  uint64_t value = (high << 32) | low;
+  std::lock_guard lock(mu_);
+  if (value > newest_) {
+    newest_ = value;
+    text_ = std::string(position);
+  }
+}
+
+std::string Positions::Latest() const {
+  std::lock_guard lock(mu_);
+  return text_;
+}
+
 asio::awaitable<Result<Response>> Client::Call(http::verb method, std::string target,
                                                std::string body, bool idempotent_write,
                                                CallInfo* info) {
   Request request{method, target, 11};
   request.set(http::field::authorization, "Bearer " + token_);
   request.set(http::field::user_agent, "todo-client");
+  if (method == http::verb::get) {
+    if (std::string position = positions_->Latest(); !position.empty()) {
+      request.set("Todo-Min-Position", position);
+    }
+  }
   if (!body.empty() || method == http::verb::post || method == http::verb::patch) {
     request.set(http::field::content_type, "application/json");
   }
@@ -136,7 +170,12 @@ asio::awaitable<Result<Response>> Client::Call(http::verb method, std::string ta
     Status failure;
     if (response.ok()) {
       stats.http_status = response->result_int();
-      if (stats.http_status < 300) co_return response;
+      if (stats.http_status < 300) {
+        if (auto position = response->find("Todo-Position"); position != response->end()) {
+          positions_->Record(position->value());
+        }
+        co_return response;
+      }
       failure = StatusFromResponse(*response);
       // 503 from todod; 502 and 504 from a load balancer in front of it.
       int st = stats.http_status;

@@ -6,6 +6,12 @@
 // are retried the same way. Retries back off (100 ms doubling to 2 s) until `retry_for` has
 // passed.
 //
+// Read-your-writes with replicas: a write's answer carries its commit position
+// (Todo-Position); the Client keeps the newest one it was given in its Positions and sends it
+// back on every read (Todo-Min-Position), so a server that reads a replica (todod --read-db)
+// answers from one that has the write, or from the primary. Clients that share a Positions
+// (the simulator's developers and managers) see each other's writes that way.
+//
 // A Client is a small value bound to an HttpPool; many Clients (one per simulated user) may
 // share one pool. Same threading rule as the pool: one executor.
 #pragma once
@@ -13,8 +19,11 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "client/http_pool.h"
@@ -54,6 +63,21 @@ struct ListOptions {
   int limit = 100;
 };
 
+// The newest commit position a set of clients was given (WAL positions "16/B374D848",
+// compared as numbers). Thread-safe.
+class Positions {
+ public:
+  // Keeps `position` if it is newer than the one kept; ignores what is not a position.
+  void Record(std::string_view position);
+  // The newest; empty before the first.
+  std::string Latest() const;
+
+ private:
+  mutable std::mutex mu_;
+  uint64_t newest_ = 0;
+  std::string text_;
+};
+
 struct RetryPolicy {
   std::chrono::milliseconds retry_for{15000};  // 0: no retries
   std::chrono::milliseconds first_backoff{100};
@@ -68,8 +92,13 @@ struct CallInfo {
 
 class Client {
  public:
-  Client(HttpPool& pool, std::string token, RetryPolicy retry = {})
-      : pool_(&pool), token_(std::move(token)), retry_(retry) {}
+  // `positions`: shared with other clients, or (null) this client's own.
+  Client(HttpPool& pool, std::string token, RetryPolicy retry = {},
+         std::shared_ptr<Positions> positions = nullptr)
+      : pool_(&pool),
+        token_(std::move(token)),
+        retry_(retry),
+        positions_(positions ? std::move(positions) : std::make_shared<Positions>()) {}
 
   asio::awaitable<Result<core::Task>> AddTask(std::string text, CallInfo* info = nullptr);
   asio::awaitable<Result<core::Task>> GetTask(int64_t id, CallInfo* info = nullptr);
@@ -96,6 +125,7 @@ class Client {
   HttpPool* pool_;
   std::string token_;
   RetryPolicy retry_;
+  std::shared_ptr<Positions> positions_;
 };
 
 // A fresh random Idempotency-Key (128 bits, hex).

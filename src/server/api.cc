@@ -6,6 +6,7 @@
 
 #include "core/task.h"
 #include "server/static_files.h"
+#include "store/checks.h"
 
 namespace todo::server {
 namespace {
@@ -47,20 +48,48 @@ Reply WrittenReply(const Result<store::Written<T>>& written, int status, Render 
   if (written->replay) {
     Reply r = JsonReply(written->replay->status, written->replay->body);
     r.replayed = true;
+    r.position = written->position;
     return r;
   }
   if (!written->value) {
     return ErrorReply(Status::Internal("the store returned neither a value nor a replay"));
   }
-  return JsonReply(status, render(*written->value));
+  Reply r = JsonReply(status, render(*written->value));
+  r.position = written->position;
+  return r;
 }
 
 std::string RenderNothing(const core::Task&) { return std::string(); }
 
 }  // namespace
 
-Api::Api(StoreGate& gate, const ServerOptions& options, std::function<std::string()> metrics_text)
-    : gate_(gate), options_(options), metrics_text_(std::move(metrics_text)) {}
+Api::Api(StoreGate& gate, StoreGate* read_gate, const ServerOptions& options,
+         std::function<std::string()> metrics_text)
+    : gate_(gate),
+      read_gate_(read_gate),
+      options_(options),
+      metrics_text_(std::move(metrics_text)) {}
+
+template <typename Call>
+auto Api::Read(const store::Actor& actor, Call call) -> asio::awaitable<
+    typename std::invoke_result_t<Call&, store::Store&, const store::Actor&>::value_type> {
+  if (read_gate_ != nullptr && core::CanReadAll(actor.role)) {
+    // Half the request's time at most, so that the primary still has the other half.
+    auto on_replica = read_gate_->Call([actor, call](store::Store& s) { return call(s, actor); },
+                                       options_.request_deadline / 2);
+    auto answer = co_await std::move(on_replica);
+    // kInternal too: a replica that has not replayed the schema yet does not know the
+    // tables. The other errors (not found, bad request...) are the primary's answer too.
+    ErrorCode code = answer.ok() ? ErrorCode::kOk : answer.status().code();
+    if (code != ErrorCode::kUnavailable && code != ErrorCode::kInternal) {
+      replica_reads_.fetch_add(1);
+      co_return answer;
+    }
+    replica_fallbacks_.fetch_add(1);
+  }
+  auto on_primary = gate_.Call([actor, call](store::Store& s) { return call(s, actor); });
+  co_return co_await std::move(on_primary);
+}
 
 asio::awaitable<Reply> Api::Handle(const Request& request, TokenCache& tokens) {
   Target target = SplitTarget(std::string_view(request.target()));
@@ -100,6 +129,13 @@ asio::awaitable<Reply> Api::Dispatch(const Request& req, const Target& target,
   Result<store::Actor> actor =
       co_await Authenticate(gate_, tokens, std::string_view(req[http::field::authorization]));
   if (!actor.ok()) co_return ErrorReply(actor.status());
+  if (auto it = req.find("Todo-Min-Position"); it != req.end()) {
+    std::string_view position = it->value();
+    if (Status s = store::CheckPosition(position); !s.ok()) {
+      co_return ErrorReply(Status::InvalidArgument("Todo-Min-Position: " + s.message()));
+    }
+    actor->min_position = std::string(position);
+  }
 
   const http::verb method = req.method();
   switch (match.route) {
@@ -181,15 +217,17 @@ asio::awaitable<Reply> Api::ListTasks(const Target& target, const store::Actor& 
   Result<store::TaskQuery> query = ParseTaskListQuery(target.query);
   if (!query.ok()) co_return ErrorReply(query.status());
   if (Status s = CheckListAccess(actor, *query); !s.ok()) co_return ErrorReply(s);
-  auto call =
-      gate_.Call([actor, q = std::move(*query)](store::Store& s) { return s.ListTasks(actor, q); });
+  auto call = Read(actor, [q = std::move(*query)](store::Store& s, const store::Actor& a) {
+    return s.ListTasks(a, q);
+  });
   auto page = co_await std::move(call);
   if (!page.ok()) co_return ErrorReply(page.status());
   co_return JsonReply(200, RenderTaskPage(*page));
 }
 
 asio::awaitable<Reply> Api::GetTask(int64_t id, const store::Actor& actor) {
-  auto call = gate_.Call([actor, id](store::Store& s) { return s.GetTask(actor, id); });
+  auto call =
+      Read(actor, [id](store::Store& s, const store::Actor& a) { return s.GetTask(a, id); });
   auto task = co_await std::move(call);
   if (!task.ok()) co_return ErrorReply(task.status());
   co_return JsonReply(200, RenderTask(*task));
@@ -242,7 +280,7 @@ asio::awaitable<Reply> Api::ListUsers(const store::Actor& actor) {
   if (!core::CanReadAll(actor.role)) {
     co_return ErrorReply(Status::PermissionDenied("only managers and admins list users"));
   }
-  auto call = gate_.Call([actor](store::Store& s) { return s.ListUsers(actor); });
+  auto call = Read(actor, [](store::Store& s, const store::Actor& a) { return s.ListUsers(a); });
   auto users = co_await std::move(call);
   if (!users.ok()) co_return ErrorReply(users.status());
   co_return JsonReply(200, RenderUsers(*users));
@@ -266,8 +304,9 @@ asio::awaitable<Reply> Api::CreateUser(const Request& req, const store::Actor& a
 asio::awaitable<Reply> Api::ListEvents(const Target& target, const store::Actor& actor) {
   Result<EventListQuery> query = ParseEventListQuery(target.query);
   if (!query.ok()) co_return ErrorReply(query.status());
-  auto call = gate_.Call(
-      [actor, q = *query](store::Store& s) { return s.ListEvents(actor, q.after, q.limit); });
+  auto call = Read(actor, [q = *query](store::Store& s, const store::Actor& a) {
+    return s.ListEvents(a, q.after, q.limit);
+  });
   auto page = co_await std::move(call);
   if (!page.ok()) co_return ErrorReply(page.status());
   co_return JsonReply(200, RenderEventPage(*page));

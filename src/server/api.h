@@ -8,11 +8,13 @@
 // in by the caller. The gate must outlive the Api.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <functional>
 #include <optional>
+#include <type_traits>
 #include <string>
 
 #include "server/auth.h"
@@ -35,8 +37,14 @@ struct StreamStart {
 
 class Api {
  public:
-  // `metrics_text` renders GET /metrics; it is called on the requesting loop.
-  Api(StoreGate& gate, const ServerOptions& options, std::function<std::string()> metrics_text);
+  // `metrics_text` renders GET /metrics; it is called on the requesting loop. `read_gate`,
+  // when not null, leads to a replica (todod --read-db) for managers' reads.
+  Api(StoreGate& gate, StoreGate* read_gate, const ServerOptions& options,
+      std::function<std::string()> metrics_text);
+
+  // Managers' reads answered by the replica, and sent on to the primary.
+  uint64_t replica_reads() const { return replica_reads_.load(); }
+  uint64_t replica_fallbacks() const { return replica_fallbacks_.load(); }
 
   // The answer to `request`, on the caller's event loop, whose token cache is `tokens`.
   // Unknown path: 404; known path with another method: 405; /v1 without a valid token: 401;
@@ -65,7 +73,17 @@ class Api {
   asio::awaitable<Reply> CreateUser(const Request& req, const store::Actor& actor);
   asio::awaitable<Reply> ListEvents(const Target& target, const store::Actor& actor);
 
+  // A read, `call(store, actor)`: for a manager or admin on the replica when there is one,
+  // then on the primary if the replica is behind the actor's min_position or cannot answer
+  // (kUnavailable, kInternal); everyone else's on the primary.
+  template <typename Call>
+  auto Read(const store::Actor& actor, Call call) -> asio::awaitable<
+      typename std::invoke_result_t<Call&, store::Store&, const store::Actor&>::value_type>;
+
   StoreGate& gate_;
+  StoreGate* read_gate_;
+  std::atomic<uint64_t> replica_reads_{0};
+  std::atomic<uint64_t> replica_fallbacks_{0};
   ServerOptions options_;
   std::function<std::string()> metrics_text_;
 };

@@ -154,6 +154,11 @@ std::string Metrics::Render(const Gauges& gauges) const {
   line("# HELP todo_store_calls_in_flight Store calls started and not finished.");
   line("# TYPE todo_store_calls_in_flight gauge");
   line("todo_store_calls_in_flight " + std::to_string(gauges.store_calls_in_flight));
+  line("# HELP todo_replica_reads_total Managers' reads by who answered them (--read-db).");
+  line("# TYPE todo_replica_reads_total counter");
+  line("todo_replica_reads_total{served_by=\"replica\"} " + std::to_string(gauges.replica_reads));
+  line("todo_replica_reads_total{served_by=\"primary\"} " +
+       std::to_string(gauges.replica_fallbacks));
   return out;
 }
 

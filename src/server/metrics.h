@@ -75,6 +75,10 @@ class Metrics {
     uint64_t connections_accepted = 0;
     uint64_t connections_rejected = 0;  // over --max-connections
     int64_t store_calls_in_flight = 0;
+    // Managers' reads with --read-db: answered by the replica; sent on to the primary
+    // (the replica was behind the request's Todo-Min-Position, or could not answer).
+    uint64_t replica_reads = 0;
+    uint64_t replica_fallbacks = 0;
   };
   // The whole exposition: todo_http_requests_total{route,method,status},
   // todo_http_request_duration_seconds{route} (histogram), todo_errors_total{code},

@@ -34,6 +34,7 @@ struct Reply {
   bool retry_after = false;   // Retry-After: 1 (every 503)
   bool authenticate = false;  // WWW-Authenticate: Bearer (every 401)
   bool replayed = false;      // Idempotent-Replayed: true
+  std::string position;       // Todo-Position, when set (a write's commit position)
   std::string_view cache_control;  // Cache-Control, when set
   // A page or its files: X-Content-Type-Options, Referrer-Policy, Content-Security-Policy.
   bool page_headers = false;

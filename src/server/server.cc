@@ -96,6 +96,7 @@ struct Server::State {
   std::atomic<uint64_t> connections_accepted{0};
   std::atomic<uint64_t> connections_rejected{0};
   std::unique_ptr<StoreGate> gate;
+  std::unique_ptr<StoreGate> read_gate;  // --read-db
   std::unique_ptr<Api> api;
   bool stopped = false;
   // Destroyed before the members above: loops (and the coroutines they own).
@@ -130,6 +131,7 @@ http::response<http::string_body> ToResponse(Reply& reply, unsigned version, boo
   if (reply.retry_after) res.set(http::field::retry_after, "1");
   if (reply.authenticate) res.set(http::field::www_authenticate, "Bearer");
   if (reply.replayed) res.set("Idempotent-Replayed", "true");
+  if (!reply.position.empty()) res.set("Todo-Position", reply.position);
   if (!reply.cache_control.empty()) res.set(http::field::cache_control, reply.cache_control);
   if (reply.page_headers) {
     res.set("X-Content-Type-Options", "nosniff");
@@ -475,15 +477,21 @@ core::Result<tcp::endpoint> Server::Listen() {
   return endpoint;
 }
 
-void Server::Serve(store::Store& store) {
+void Server::Serve(store::Store& store, store::Store* read_store) {
   State& st = *state_;
   st.gate = std::make_unique<StoreGate>(store, st.options.request_deadline);
-  st.api = std::make_unique<Api>(*st.gate, st.options, [&st] {
+  if (read_store != nullptr) {
+    st.read_gate = std::make_unique<StoreGate>(*read_store, st.options.request_deadline);
+  }
+  st.api = std::make_unique<Api>(*st.gate, st.read_gate.get(), st.options, [&st] {
     Metrics::Gauges g;
     g.connections_open = st.connections_open.load();
     g.connections_accepted = st.connections_accepted.load();
     g.connections_rejected = st.connections_rejected.load();
-    g.store_calls_in_flight = st.gate->in_flight();
+    g.store_calls_in_flight =
+        st.gate->in_flight() + (st.read_gate ? st.read_gate->in_flight() : 0);
+    g.replica_reads = st.api->replica_reads();
+    g.replica_fallbacks = st.api->replica_fallbacks();
     return st.metrics.Render(g);
   });
   FeedOptions feed_options;
@@ -533,11 +541,15 @@ bool Server::Drain() {
   // 2. No new store calls; wait for those still running (their callers may be gone).
   if (!st.gate) return true;
   st.gate->Close();
+  if (st.read_gate) st.read_gate->Close();
+  auto in_flight = [&st] {
+    return st.gate->in_flight() + (st.read_gate ? st.read_gate->in_flight() : 0);
+  };
   auto store_deadline = Clock::now() + st.options.request_deadline + std::chrono::seconds(1);
-  while (st.gate->in_flight() > 0 && Clock::now() < store_deadline) {
+  while (in_flight() > 0 && Clock::now() < store_deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  return st.gate->in_flight() == 0;
+  return in_flight() == 0;
 }
 
 void Server::Stop() {

@@ -46,8 +46,9 @@ class Server {
   core::Result<boost::asio::ip::tcp::endpoint> Listen();
 
   // Starts accepting and answering requests with `store`, which must outlive the server's
-  // use of it: until Drain() returned true (or Stop() returned).
-  void Serve(store::Store& store);
+  // use of it: until Drain() returned true (or Stop() returned). `read_store`, if given (a
+  // replica: todod --read-db), answers managers' reads, under the same rule.
+  void Serve(store::Store& store, store::Store* read_store = nullptr);
 
   // Graceful stop: closes the acceptors and idle connections, lets requests in flight finish
   // for up to options.shutdown_grace, then closes what is left and stops calling the store.

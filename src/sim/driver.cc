@@ -126,8 +126,12 @@ Status Failure(const std::string& what, const Status& why) {
 
 // A simulated developer: an account, a client for its token, its own seeded RNG.
 struct Developer {
-  Developer(asio::any_io_executor executor, client::HttpPool& pool, Account a, uint64_t seed)
-      : account(std::move(a)), client(pool, account.token), rng(seed), timer(executor) {}
+  Developer(asio::any_io_executor executor, client::HttpPool& pool, Account a, uint64_t seed,
+            std::shared_ptr<client::Positions> positions)
+      : account(std::move(a)),
+        client(pool, account.token, client::RetryPolicy{}, std::move(positions)),
+        rng(seed),
+        timer(executor) {}
   Account account;
   Client client;
   std::mt19937_64 rng;
@@ -136,8 +140,11 @@ struct Developer {
 };
 
 struct Manager {
-  Manager(asio::any_io_executor executor, client::HttpPool& pool, Account a)
-      : account(std::move(a)), client(pool, account.token), timer(executor) {}
+  Manager(asio::any_io_executor executor, client::HttpPool& pool, Account a,
+          std::shared_ptr<client::Positions> positions)
+      : account(std::move(a)),
+        client(pool, account.token, client::RetryPolicy{}, std::move(positions)),
+        timer(executor) {}
   Account account;
   Client client;
   asio::steady_timer timer;
@@ -151,7 +158,7 @@ class Simulator {
         options_(options),
         pool_(io.get_executor(), options.endpoint, options.connections,
               std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout)),
-        admin_(pool_, options.admin_token),
+        admin_(pool_, options.admin_token, client::RetryPolicy{}, positions_),
         load_(io.get_executor()),
         dispatch_timer_(io),
         duration_timer_(io),
@@ -191,6 +198,9 @@ class Simulator {
 
   asio::io_context& io_;
   SimOptions options_;
+  // Every client's writes' commit positions, sent back on every client's reads: the final
+  // reads see every acknowledged write, also when todod reads a replica.
+  std::shared_ptr<client::Positions> positions_ = std::make_shared<client::Positions>();
   client::HttpPool pool_;
   Client admin_;
   std::deque<Developer> devs_;  // deque: stable addresses while coroutines hold them
@@ -361,9 +371,9 @@ asio::awaitable<int> Simulator::SetUpAccounts() {
   }
   for (std::size_t i = 0; i < devs.size(); ++i) {
     history_.AddDeveloper(devs[i].name);
-    devs_.emplace_back(io_.get_executor(), pool_, devs[i], options_.seed + i);
+    devs_.emplace_back(io_.get_executor(), pool_, devs[i], options_.seed + i, positions_);
   }
-  for (auto& m : mgrs) managers_.emplace_back(io_.get_executor(), pool_, m);
+  for (auto& m : mgrs) managers_.emplace_back(io_.get_executor(), pool_, m, positions_);
   co_return kExitOk;
 }
 

@@ -1,5 +1,7 @@
 #include "store/checks.h"
 
+#include <algorithm>
+#include <cctype>
 #include <string>
 
 namespace todo::store {
@@ -24,6 +26,21 @@ core::Status CheckLimit(int limit) {
 core::Status CheckAfter(int64_t after) {
   if (after >= 0) return core::Status::Ok();
   return core::Status::InvalidArgument("after must not be negative");
+}
+
+core::Status CheckPosition(std::string_view position) {
+  auto hex_part = [](std::string_view part) {
+    return !part.empty() && part.size() <= 8 &&
+           std::all_of(part.begin(), part.end(), [](char c) { return std::isxdigit(c) != 0; });
+  };
+  std::size_t slash = position.find('/');
+  if (slash != std::string_view::npos && hex_part(position.substr(0, slash)) &&
+      hex_part(position.substr(slash + 1))) {
+    return core::Status::Ok();
+  }
+  return core::Status::InvalidArgument(
+      "a position is two hexadecimal numbers separated by '/', like 16/B374D848, as a write's "
+      "Todo-Position header gives it");
 }
 
 }  // namespace todo::store

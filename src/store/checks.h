@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "core/status.h"
 #include "store/store.h"
@@ -17,5 +18,8 @@ core::Status CheckCanWrite(const Actor& actor);
 core::Status CheckLimit(int limit);
 // A keyset cursor: not negative.
 core::Status CheckAfter(int64_t after);
+// A commit position as Written::position gives them: a PostgreSQL WAL position, two
+// hexadecimal numbers of 1 to 8 digits separated by '/' ("16/B374D848").
+core::Status CheckPosition(std::string_view position);
 
 }  // namespace todo::store

@@ -42,9 +42,15 @@ using core::Status;
 using core::TimePoint;
 
 // Who makes a call. Passed explicitly with every call; never stored.
+//
+// `min_position` is for reads: a commit position (Written::position) the answer must
+// reflect. A store on a PostgreSQL replica (OpenOptions::replica) answers such a read only
+// once it has replayed that position, and kUnavailable until then (the caller asks the
+// primary instead); every other store has every committed write and ignores it.
 struct Actor {
   std::string name;
   core::Role role = core::Role::kDeveloper;
+  std::string min_position{};
 };
 
 // A listing request. `user` empty: the actor's own tasks for a developer, every user's for a
@@ -96,10 +102,16 @@ struct Replay {
 
 // A write's outcome: the fresh result, or (when an idempotency record matched) the answer
 // recorded the first time, with nothing changed.
+//
+// `position` is where the write's commit is in the database's log (PostgreSQL: a WAL
+// position, "16/B374D848"; read after the commit, so at or past it): a read that passes it
+// as Actor::min_position sees the write, on a replica too. Empty for stores without replicas
+// (SQLite). On a replay it is a position read at replay time, past the first commit.
 template <typename T>
 struct Written {
   std::optional<T> value;
   std::optional<Replay> replay;
+  std::string position{};
 };
 
 // One task to import, as a file described it.
@@ -229,6 +241,9 @@ struct OpenOptions {
   std::vector<asio::io_context*> loops;
   // Apply pending migrations on open (todod serve and todod migrate do; tools may not).
   bool migrate = true;
+  // PostgreSQL: the database is a hot-standby replica, opened for reads only (todod
+  // --read-db): nothing is migrated, and reads with an Actor::min_position check it first.
+  bool replica = false;
 };
 
 // Opens the store named by `url`, applying pending migrations:

@@ -1,5 +1,5 @@
 // todod: the todo server.
-//   todod serve [--listen HOST:PORT] [--db URL] [--threads N] [--db-pool N] ...
+//   todod serve [--listen HOST:PORT] [--db URL] [--read-db URL] [--threads N] [--db-pool N] ...
 //   todod migrate [--db URL]
 //   todod user add NAME --role developer|manager|admin [--db URL]   (prints the token)
 // Exit codes: 0 ok, 1 failure (database, bind, name taken...), 2 usage error.
@@ -66,6 +66,7 @@ void RaiseFileLimit(int max_connections) {
 
 struct ServeArgs {
   std::string db = "sqlite:todo.db";
+  std::string read_db;  // a PostgreSQL replica for managers' reads; empty: none
   int db_pool = 4;
   double header_timeout = 10;
   double idle_timeout = 60;
@@ -135,6 +136,26 @@ int Serve(ServeArgs args) {
     return kExitFailure;
   }
   std::unique_ptr<store::Store> db = std::move(*opened);
+  std::unique_ptr<store::Store> read_db;
+  if (!args.read_db.empty()) {
+    if (server::DbKind(args.read_db) != std::string_view("postgresql") ||
+        server::DbKind(args.db) != std::string_view("postgresql")) {
+      spdlog::error("--read-db must be a postgresql:// URL, a replica of a PostgreSQL --db");
+      return kExitUsage;
+    }
+    store::OpenOptions replica = open;
+    replica.migrate = false;
+    replica.replica = true;
+    Result<std::unique_ptr<store::Store>> opened_replica = store::OpenStore(args.read_db, replica);
+    if (!opened_replica.ok()) {
+      spdlog::error("cannot open --read-db {}: {}", server::RedactDbUrl(args.read_db),
+                    opened_replica.status().ToString());
+      return kExitFailure;
+    }
+    read_db = std::move(*opened_replica);
+    spdlog::info("managers' reads go to the replica {} (the primary answers those it cannot)",
+                 server::RedactDbUrl(args.read_db));
+  }
 
   Result<boost::asio::ip::tcp::endpoint> endpoint = srv.Listen();
   if (!endpoint.ok()) {
@@ -142,7 +163,7 @@ int Serve(ServeArgs args) {
     srv.Stop();
     return kExitFailure;
   }
-  srv.Serve(*db);
+  srv.Serve(*db, read_db.get());
   std::string url = server::EndpointUrl(*endpoint);
   // The exact line tools and tests wait for (kept apart from the log format).
   std::fprintf(stderr, "todod: listening on %s\n", url.c_str());
@@ -162,6 +183,7 @@ int Serve(ServeArgs args) {
         "the database");
     std::_Exit(kExitFailure);
   }
+  read_db.reset();
   db.reset();
   spdlog::info("database closed");
   srv.Stop();
@@ -230,6 +252,11 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--db", serve.db, "sqlite:PATH or a postgresql:// URL")
       ->envname("TODO_DB")
       ->capture_default_str();
+  serve_cmd
+      ->add_option("--read-db", serve.read_db,
+                   "a postgresql:// URL of a replica of --db for managers' reads (a read that "
+                   "sends Todo-Min-Position goes to the primary while the replica is behind)")
+      ->envname("TODO_READ_DB");
   serve_cmd
       ->add_option("--threads", serve.options.threads, "event loops (0: one per hardware thread)")
       ->check(CLI::Range(0, 1024))

@@ -589,7 +589,7 @@ class ApiTest : public ::testing::Test {
  protected:
   ApiTest()
       : gate_(store_, std::chrono::milliseconds(200)),
-        api_(gate_, Options(), [] { return std::string("metrics text\n"); }) {}
+        api_(gate_, nullptr, Options(), [] { return std::string("metrics text\n"); }) {}
 
   static ServerOptions Options() {
     ServerOptions o;

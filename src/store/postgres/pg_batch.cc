@@ -5,6 +5,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "store/postgres/pg_sql.h"
+
 namespace todo::store::pg {
 
 using core::Status;
@@ -20,18 +22,21 @@ struct Batcher::Write {
   asio::steady_timer timer;  // cancelled to wake the write (done, or its turn to drive)
   Status status;
   std::vector<PgResult>* results = nullptr;
+  std::string* position = nullptr;
 };
 
 Batcher::Batcher(asio::io_context& io, Pool& pool, int max_drivers)
     : io_(io), pool_(pool), max_drivers_(std::max(1, max_drivers)) {}
 
 asio::awaitable<Status> Batcher::Run(const std::vector<Query>& queries, const std::string& user,
-                                     std::vector<PgResult>& results, Clock::time_point deadline) {
+                                     std::vector<PgResult>& results, std::string& position,
+                                     Clock::time_point deadline) {
   Write me(io_);
   me.queries = &queries;
   me.user = &user;
   me.deadline = deadline;
   me.results = &results;
+  me.position = &position;
   queued_.push_back(&me);
   if (drivers_ < max_drivers_) {
     ++drivers_;
@@ -129,28 +134,32 @@ asio::awaitable<void> Batcher::RunBatch(Connection& connection, std::vector<Writ
   // batch of all the others (each still waits at most about its own timeout twice).
   Clock::time_point deadline = Clock::time_point::min();
   for (Write* write : batch) deadline = std::max(deadline, write->deadline);
-  if (batch.size() == 1) {
-    Write& only = *batch.front();
-    only.status = co_await connection.Run(*only.queries, *only.results, deadline);
-    co_return;
-  }
 
   std::stable_sort(batch.begin(), batch.end(),
                    [](const Write* a, const Write* b) { return *a->user < *b->user; });
+  // One segment (one transaction) with every write, then one with kWalPosition.
   std::vector<Query> all;
   std::vector<std::size_t> sizes;
   for (Write* write : batch) {
     all.insert(all.end(), write->queries->begin(), write->queries->end());
     sizes.push_back(write->queries->size());
   }
+  all.push_back(Query{&kWalPosition, Params()});
+  std::size_t writes_size = all.size() - 1;
+  const std::size_t together[] = {writes_size, 1};
   std::vector<PgResult> results;
-  Status status = co_await connection.Run(all, results, deadline);
-  bool failed = status.ok() && std::any_of(results.begin(), results.end(),
+  Status status = co_await connection.Run(all, together, results, deadline);
+  bool failed = status.ok() && std::any_of(results.begin(), results.begin() + writes_size,
                                            [](const PgResult& r) { return !r.ok(); });
-  if (failed) {
+  if (failed && batch.size() > 1) {
     // The one transaction was rolled back: send each write again in a transaction of its
     // own (one segment each), still in one round trip.
+    sizes.push_back(1);
     status = co_await connection.Run(all, sizes, results, deadline);
+  }
+  std::string position;
+  if (status.ok() && results.back().ok() && results.back().rows() == 1) {
+    position = results.back().Text(0, 0);
   }
   std::size_t next = 0;
   for (Write* write : batch) {
@@ -160,6 +169,7 @@ asio::awaitable<void> Batcher::RunBatch(Connection& connection, std::vector<Writ
     for (std::size_t i = 0; i < write->queries->size(); ++i) {
       write->results->push_back(std::move(results[next++]));
     }
+    *write->position = position;
   }
 }
 

@@ -46,9 +46,12 @@ class Batcher {
   // Runs `queries` (one write; `user` is whose tally row it locks) in a transaction, alone or
   // with other writes, and gives back its own results. The same contract as
   // Connection::Run: OK means the results arrived (and the transaction committed if none is
-  // an error); kUnavailable means the connection broke, or the deadline passed.
+  // an error); kUnavailable means the connection broke, or the deadline passed. `position`
+  // gets the WAL position read just after the commit (kWalPosition, in the same round
+  // trip), or stays empty if it could not be read.
   asio::awaitable<core::Status> Run(const std::vector<Query>& queries, const std::string& user,
-                                    std::vector<PgResult>& results, Clock::time_point deadline);
+                                    std::vector<PgResult>& results, std::string& position,
+                                    Clock::time_point deadline);
 
   // Batches sent and writes they carried, since the start (for measurements).
   std::size_t batches() const { return batches_; }

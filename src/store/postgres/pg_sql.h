@@ -303,6 +303,17 @@ inline constexpr Statement kListEventsAny{
     "SELECT id, todo.ms(at), td_user, actor, kind, task_id, task FROM todo.event "
     "WHERE id > $1::int8 ORDER BY id LIMIT $2::int4"};
 
+// Commit positions (store.h, Written::position; Actor::min_position). kWalPosition runs after
+// a write's COMMIT, in a transaction of its own in the same round trip: the WAL insert
+// position then is at or past the end of the commit record, so a replica that has replayed
+// up to it has the write (pg_current_wal_lsn is not enough: it can lag the insert position).
+// No table.
+inline constexpr Statement kWalPosition{"wal_position", "SELECT pg_current_wal_insert_lsn()::text"};
+// $1 position. True on a primary, and on a replica that has replayed up to $1. No table.
+inline constexpr Statement kReplayedPast{
+    "replayed_past",
+    "SELECT NOT pg_is_in_recovery() OR pg_last_wal_replay_lsn() >= $1::text::pg_lsn"};
+
 // The change log's stable horizon (PostgresStore::EventHorizon, docs/decisions/0006), sent
 // in this order, each in its own implicit transaction: the last event id drawn (the
 // sequence; no index), then a fresh transaction id, committed at once, then the oldest
@@ -323,7 +334,7 @@ inline constexpr const Statement* kAllStatements[] = {
     &kListAny,       &kUpdateTask,   &kRemoveTask,   &kRemoveOldest,     &kImportExisting,
     &kImportInsert,  &kClaimRequest, &kRecordAnswer, &kFindRequest,      &kPurgeRequests,
     &kCreateAccount, &kFindAccount,  &kListUsers,    &kListEventsOfUser, &kListEventsAny,
-    &kLastEventId,   &kNewXid,       &kOldestRunningXid,
+    &kLastEventId,   &kNewXid,       &kOldestRunningXid, &kWalPosition,      &kReplayedPast,
 };
 
 }  // namespace todo::store::pg

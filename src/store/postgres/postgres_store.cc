@@ -247,6 +247,16 @@ class PostgresStore final : public Store {
   asio::awaitable<Result<PgResult>> RunOne(Loop& loop, Clock::time_point deadline,
                                            const pg::Statement& statement, Params params,
                                            Kind kind = Kind::kRead);
+  // The same for several statements in one segment; OK only if each succeeded.
+  asio::awaitable<Status> RunPooled(Loop& loop, Clock::time_point deadline,
+                                    const std::vector<Query>& queries,
+                                    std::vector<PgResult>& results, Kind kind);
+  // A read for `actor`: on a replica with the actor's min_position, kReplayedPast first, in
+  // the same round trip and on the same connection (a load balancer may send two connections
+  // to two replicas); kUnavailable if this replica is behind.
+  asio::awaitable<Result<PgResult>> Read(Loop& loop, Clock::time_point deadline,
+                                         const Actor& actor, const pg::Statement& statement,
+                                         Params params);
 
   // EventHorizon on one connection of `loop` (three statements, then polls).
   asio::awaitable<Result<int64_t>> Horizon(Loop& loop, Clock::time_point deadline);
@@ -271,6 +281,7 @@ class PostgresStore final : public Store {
   static Clock::time_point Deadline() { return Clock::now() + kPostgresRequestTimeout; }
 
   pg::ConnectParams params_;
+  bool replica_ = false;  // OpenOptions::replica
   // The loop of our own, when the caller gave none.
   std::unique_ptr<asio::io_context> own_io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> own_work_;
@@ -287,7 +298,8 @@ class PostgresStore final : public Store {
   std::optional<std::future<void>> watcher_done_;
 };
 
-PostgresStore::PostgresStore(std::string_view url, const OpenOptions& options) : params_(url) {
+PostgresStore::PostgresStore(std::string_view url, const OpenOptions& options)
+    : params_(url), replica_(options.replica) {
   std::vector<asio::io_context*> ios = options.loops;
   if (ios.empty()) {
     own_io_ = std::make_unique<asio::io_context>(1);
@@ -344,25 +356,50 @@ asio::awaitable<R> PostgresStore::OnLoop(Make make) {
   co_return co_await asio::co_spawn(*loop.io, make(loop), asio::use_awaitable);
 }
 
-asio::awaitable<Result<PgResult>> PostgresStore::RunOne(Loop& loop, Clock::time_point deadline,
-                                                        const pg::Statement& statement,
-                                                        Params params, Kind kind) {
-  std::vector<Query> queries;
-  queries.push_back(Query{&statement, std::move(params)});
-  std::vector<PgResult> results;
+asio::awaitable<Status> PostgresStore::RunPooled(Loop& loop, Clock::time_point deadline,
+                                                 const std::vector<Query>& queries,
+                                                 std::vector<PgResult>& results, Kind kind) {
   Status status;
   const int attempts = kind == Kind::kRead ? 2 : 1;
   for (int attempt = 0; attempt < attempts; ++attempt) {
     auto lease = co_await loop.pool->Acquire(deadline);
     if (!lease.ok()) co_return lease.status();
     status = co_await (*lease)->Run(queries, results, deadline);
-    if (status.ok()) {
-      if (Status failed = FirstError(results); !failed.ok()) co_return failed;
-      co_return std::move(results[0]);
-    }
+    if (status.ok()) co_return FirstError(results);
     if (Clock::now() >= deadline) break;
   }
   co_return status;
+}
+
+asio::awaitable<Result<PgResult>> PostgresStore::RunOne(Loop& loop, Clock::time_point deadline,
+                                                        const pg::Statement& statement,
+                                                        Params params, Kind kind) {
+  std::vector<Query> queries;
+  queries.push_back(Query{&statement, std::move(params)});
+  std::vector<PgResult> results;
+  if (Status s = co_await RunPooled(loop, deadline, queries, results, kind); !s.ok()) co_return s;
+  co_return std::move(results[0]);
+}
+
+asio::awaitable<Result<PgResult>> PostgresStore::Read(Loop& loop, Clock::time_point deadline,
+                                                      const Actor& actor,
+                                                      const pg::Statement& statement,
+                                                      Params params) {
+  if (!replica_ || actor.min_position.empty()) {
+    co_return co_await RunOne(loop, deadline, statement, std::move(params));
+  }
+  if (Status s = CheckPosition(actor.min_position); !s.ok()) co_return s;
+  std::vector<Query> queries;
+  queries.push_back(Query{&pg::kReplayedPast, Params().Ref(actor.min_position)});
+  queries.push_back(Query{&statement, std::move(params)});
+  std::vector<PgResult> results;
+  Status ran = co_await RunPooled(loop, deadline, queries, results, Kind::kRead);
+  if (!ran.ok()) co_return ran;
+  if (results[0].Text(0, 0) != "t") {
+    co_return Status::Unavailable("this replica has not replayed position " + actor.min_position +
+                                  " yet");
+  }
+  co_return std::move(results[1]);
 }
 
 template <typename T, typename Parse>
@@ -373,14 +410,15 @@ asio::awaitable<Result<Written<T>>> PostgresStore::Write(Loop& loop, Clock::time
   std::vector<PgResult> results;
   if (idem == nullptr) {
     // One round trip, perhaps in one transaction with other writes (pg_batch.h).
-    if (Status s = co_await loop.batcher->Run(queries, user, results, deadline); !s.ok()) {
-      co_return s;
-    }
+    std::string position;
+    Status ran = co_await loop.batcher->Run(queries, user, results, position, deadline);
+    if (!ran.ok()) co_return ran;
     if (Status s = FirstError(results); !s.ok()) co_return s;
     Result<T> value = parse(results.back());
     if (!value.ok()) co_return value.status();
     Committed();
-    co_return Written<T>{.value = std::move(value).value(), .replay = std::nullopt};
+    co_return Written<T>{
+        .value = std::move(value).value(), .replay = std::nullopt, .position = position};
   }
 
   // With a key: a transaction of its own, over two round trips, as its answer is rendered
@@ -410,8 +448,10 @@ asio::awaitable<Result<Written<T>>> PostgresStore::Write(Loop& loop, Clock::time
 
   std::vector<Query> second;
   if (results[1].sqlstate() == pg::kKeyTakenState) {
+    // The position now is past the recorded write's commit.
     second.push_back(Query{&pg::kRollback, Params()});
     second.push_back(Query{&pg::kFindRequest, Params().Ref(user).Ref(idem->key)});
+    second.push_back(Query{&pg::kWalPosition, Params()});
     if (Status s = co_await connection.Run(second, results, deadline); !s.ok()) co_return s;
     if (Status s = FirstError(results); !s.ok()) co_return s;
     const PgResult& recorded = results[1];
@@ -425,7 +465,8 @@ asio::awaitable<Result<Written<T>>> PostgresStore::Write(Loop& loop, Clock::time
     }
     co_return Written<T>{.value = std::nullopt,
                          .replay = Replay{.status = static_cast<int>(recorded.Int(0, 1)),
-                                          .body = recorded.String(0, 2)}};
+                                          .body = recorded.String(0, 2)},
+                         .position = results[2].String(0, 0)};
   }
 
   Status failed = FirstError(results);
@@ -443,6 +484,7 @@ asio::awaitable<Result<Written<T>>> PostgresStore::Write(Loop& loop, Clock::time
   second.push_back(
       Query{&pg::kRecordAnswer, Params().Ref(user).Ref(idem->key).Int(idem->status).Ref(body)});
   second.push_back(Query{&pg::kCommit, Params()});
+  second.push_back(Query{&pg::kWalPosition, Params()});
   if (Status s = co_await connection.Run(second, results, deadline); !s.ok()) {
     co_return Status::Unavailable(
         "lost the PostgreSQL connection while committing (the write "
@@ -451,7 +493,9 @@ asio::awaitable<Result<Written<T>>> PostgresStore::Write(Loop& loop, Clock::time
   }
   if (Status s = FirstError(results); !s.ok()) co_return s;
   Committed();
-  co_return Written<T>{.value = std::move(value).value(), .replay = std::nullopt};
+  co_return Written<T>{.value = std::move(value).value(),
+                       .replay = std::nullopt,
+                       .position = results[2].String(0, 0)};
 }
 
 // --- Tasks ---------------------------------------------------------------------------------
@@ -484,9 +528,9 @@ asio::awaitable<Result<Task>> PostgresStore::GetTask(const Actor& actor, int64_t
   Clock::time_point deadline = Deadline();
   Result<PgResult> found = co_await OnLoop<Result<PgResult>>([&](Loop& loop) {
     if (core::CanReadAll(actor.role)) {
-      return RunOne(loop, deadline, pg::kGetAnyTask, Params().Int(id));
+      return Read(loop, deadline, actor, pg::kGetAnyTask, Params().Int(id));
     }
-    return RunOne(loop, deadline, pg::kGetTaskOfUser, Params().Int(id).Ref(actor.name));
+    return Read(loop, deadline, actor, pg::kGetTaskOfUser, Params().Int(id).Ref(actor.name));
   });
   if (!found.ok()) co_return found.status();
   if (found->rows() == 0) co_return TaskNotFound(id);
@@ -523,7 +567,7 @@ asio::awaitable<Result<TaskPage>> PostgresStore::ListTasks(const Actor& actor,
   params.Int(query.after).Int(int64_t{query.limit} + 1);
   Clock::time_point deadline = Deadline();
   Result<PgResult> rows = co_await OnLoop<Result<PgResult>>(
-      [&](Loop& loop) { return RunOne(loop, deadline, *statement, std::move(params)); });
+      [&](Loop& loop) { return Read(loop, deadline, actor, *statement, std::move(params)); });
   if (!rows.ok()) co_return rows.status();
   TaskPage page;
   page.tasks.reserve(static_cast<std::size_t>(rows->rows()));
@@ -750,7 +794,7 @@ asio::awaitable<Result<std::vector<UserSummary>>> PostgresStore::ListUsers(const
   }
   Clock::time_point deadline = Deadline();
   Result<PgResult> rows = co_await OnLoop<Result<PgResult>>(
-      [&](Loop& loop) { return RunOne(loop, deadline, pg::kListUsers, Params()); });
+      [&](Loop& loop) { return Read(loop, deadline, actor, pg::kListUsers, Params()); });
   if (!rows.ok()) co_return rows.status();
   std::vector<UserSummary> users;
   users.reserve(static_cast<std::size_t>(rows->rows()));
@@ -780,7 +824,7 @@ asio::awaitable<Result<EventPage>> PostgresStore::ListEvents(const Actor& actor,
   params.Int(after).Int(int64_t{limit} + 1);
   Clock::time_point deadline = Deadline();
   Result<PgResult> rows = co_await OnLoop<Result<PgResult>>([&](Loop& loop) {
-    return RunOne(loop, deadline, all ? pg::kListEventsAny : pg::kListEventsOfUser,
+    return Read(loop, deadline, actor, all ? pg::kListEventsAny : pg::kListEventsOfUser,
                   std::move(params));
   });
   if (!rows.ok()) co_return rows.status();
@@ -920,6 +964,12 @@ Result<std::unique_ptr<Store>> OpenPostgresStore(std::string_view url, const Ope
   std::vector<const char*> keywords = params.Keywords();
   std::vector<const char*> values = params.Values();
   PGconn* conn = PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/1);
+  if (options.replica && (conn == nullptr || PQstatus(conn) != CONNECTION_OK)) {
+    // A replica may be down when a server starts: its reads go to the primary meanwhile
+    // (store.h), and the pools connect once it is back.
+    PQfinish(conn);
+    return std::unique_ptr<Store>(new PostgresStore(url, options));
+  }
   if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) {
     std::string message = conn != nullptr ? PQerrorMessage(conn) : "out of memory";
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
@@ -931,7 +981,7 @@ Result<std::unique_ptr<Store>> OpenPostgresStore(std::string_view url, const Ope
   // Notices ("schema todo already exists, skipping") are not errors; libpq prints them.
   PQsetNoticeProcessor(
       conn, [](void*, const char*) {}, nullptr);
-  Status migrated = pg::Migrate(conn, options.migrate);
+  Status migrated = pg::Migrate(conn, options.migrate && !options.replica);
   PQfinish(conn);
   if (!migrated.ok()) return migrated;
   return std::unique_ptr<Store>(new PostgresStore(url, options));
