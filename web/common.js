@@ -26,10 +26,29 @@ export class ApiError extends Error {
   }
 }
 
+// Read-your-writes when the server reads a replica (todod --read-db): a write's answer
+// carries its commit position (Todo-Position); the newest one this session was given goes
+// back on every read (Todo-Min-Position), so the answer includes that write.
+const POSITION_KEY = 'todo.position';
+
+// A WAL position "16/B374D848" as a number, or null if it is not one.
+function positionValue(text) {
+  const match = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(text ?? '');
+  return match ? (BigInt(`0x${match[1]}`) << 32n) | BigInt(`0x${match[2]}`) : null;
+}
+
+function recordPosition(text) {
+  const value = positionValue(text);
+  const kept = positionValue(sessionStorage.getItem(POSITION_KEY));
+  if (value !== null && (kept === null || value > kept)) sessionStorage.setItem(POSITION_KEY, text);
+}
+
 // Calls the API with the session's token; resolves to the parsed JSON body (null for 204),
 // or rejects with an ApiError.
 export async function api(method, path, body) {
   const headers = { Authorization: `Bearer ${getToken() ?? ''}` };
+  const position = sessionStorage.getItem(POSITION_KEY);
+  if (method === 'GET' && position) headers['Todo-Min-Position'] = position;
   const init = { method, headers };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -41,6 +60,7 @@ export async function api(method, path, body) {
   } catch {
     throw new ApiError('unreachable', 'The server cannot be reached. Check that todod is running; retrying.', 0);
   }
+  if (response.ok) recordPosition(response.headers.get('Todo-Position'));
   if (response.status === 204) return null;
   let payload = null;
   try {

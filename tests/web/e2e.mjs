@@ -235,3 +235,38 @@ test('a bad token gets a clear message, on both pages', async () => {
   await page.locator('#signin-error', { hasText: /for developers/ }).waitFor({ timeout: 10000 });
   await context.close();
 });
+
+// Read-your-writes with a replica (todod --read-db): the page sends back the newest commit
+// position a write answer gave it. This server is on SQLite (no positions), so the answers
+// are given positions on their way to the page; the check is on what the page sends.
+test('the page sends its newest write position back on its reads', async () => {
+  if (!server) {
+    server = await startServer();
+    url = server.url;
+  }
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const positions = ['0/9', '0/10', '0/A'];  // 0/10 is the newest, though not as text
+  const sent = [];
+  await page.route('**/v1/tasks**', async (route) => {
+    const request = route.request();
+    if (request.method() === 'GET') sent.push(request.headers()['todo-min-position'] ?? null);
+    const response = await route.fetch();
+    const headers = { ...response.headers() };
+    if (request.method() === 'POST') headers['todo-position'] = positions.shift() ?? '0/1';
+    await route.fulfill({ response, headers });
+  });
+  await signIn(page, '/', tokens.alice);
+  await page.locator('#live[data-state="live"]').waitFor({ timeout: 10000 });
+  for (const text of ['first', 'second', 'third']) {
+    await page.getByLabel('New task').fill(`position ${text}`);
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.locator('#tasks li', { hasText: `position ${text}` }).waitFor({ timeout: 5000 });
+  }
+  sent.length = 0;
+  await page.reload();
+  await page.locator('#tasks li', { hasText: 'position third' }).waitFor({ timeout: 10000 });
+  assert.ok(sent.length > 0, 'the page read its tasks');
+  assert.ok(sent.every((p) => p === '0/10'), `sent ${JSON.stringify(sent)}`);
+  await context.close();
+});
