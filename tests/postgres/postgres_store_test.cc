@@ -16,6 +16,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/json/serialize.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <future>
@@ -26,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/json.h"
 #include "pg_fixture.h"
 
 namespace todo::store::pgtest {
@@ -381,6 +383,44 @@ TEST_F(PostgresStoreTest, ConcurrentRequestsWithOneIdempotencyKeyWriteOnce) {
   store.reset();
 }
 
+// A keyed write records its result as data and a replay renders it again (pg_sql.h): the
+// replay must be the first answer exactly, every field, for each kind of write; and a write
+// sent without a key records nothing.
+TEST_F(PostgresStoreTest, ReplaysRenderEveryFieldOfTheFirstAnswer) {
+  OpenDefault();
+  auto render = [](const Task& t) { return boost::json::serialize(core::TaskToJson(t)); };
+  auto key = [&](std::string name, int status) {
+    return Idempotency<Task>{
+        .key = name, .fingerprint = "f-" + name, .status = status, .render = render};
+  };
+  auto check = [&](const Result<Written<Task>>& first, const Result<Written<Task>>& again,
+                   const char* what) {
+    ASSERT_TRUE(first.ok() && first->value) << what << ": " << first.status().ToString();
+    ASSERT_TRUE(again.ok() && again->replay) << what << ": " << again.status().ToString();
+    EXPECT_EQ(again->replay->body, render(*first->value)) << what;
+    EXPECT_FALSE(again->position.empty()) << what;
+  };
+  Idempotency<Task> add = key("add", 201);
+  auto added = RunSync(store_->AddTask(kAlice, "tab\there \"quoted\" \u00e9", &add));
+  check(added, RunSync(store_->AddTask(kAlice, "tab\there \"quoted\" \u00e9", &add)), "add");
+  const int64_t id = added->value->id;
+
+  Idempotency<Task> done = key("done", 200);
+  TaskPatch patch{.text = "edited", .done = true};
+  auto edited = RunSync(store_->UpdateTask(kAlice, id, patch, &done));
+  ASSERT_TRUE(edited.ok() && edited->value && edited->value->done);
+  check(edited, RunSync(store_->UpdateTask(kAlice, id, patch, &done)), "edit and done");
+
+  Idempotency<Task> remove = key("remove", 200);  // a body, to compare the removed task
+  auto removed = RunSync(store_->RemoveTask(kAlice, id, &remove));
+  check(removed, RunSync(store_->RemoveTask(kAlice, id, &remove)), "remove");
+
+  ASSERT_TRUE(RunSync(store_->AddTask(kAlice, "no key", nullptr)).ok());
+  Sql sql(url_);
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM todo.request"), "3");
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM todo.request WHERE result IS NULL"), "0");
+}
+
 TEST_F(PostgresStoreTest, ConcurrentWritesShareTransactionsAndAFailingOneFailsAlone) {
   asio::io_context io(1);
   OpenOptions options;
@@ -597,7 +637,7 @@ TEST_F(PostgresStoreTest, ConcurrentOpensMigrateOnce) {
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(failures, 0);
   Sql sql(url_);
-  EXPECT_EQ(sql.Value("SELECT string_agg(version::text, ',') FROM todo.schema_migrations"), "1");
+  EXPECT_EQ(sql.Value("SELECT string_agg(version::text, ',') FROM todo.schema_migrations"), "1,2");
 }
 
 TEST_F(PostgresStoreTest, WithoutMigrateAnUnmigratedDatabaseIsRefused) {

@@ -108,7 +108,12 @@ END
 $$;
 )sql";
 
-inline constexpr std::array<const char*, 1> kMigrations = {kMigration1};
+// 2: keyed writes record their result as data in the same statement (pg_sql.h).
+inline constexpr char kMigration2[] = R"sql(
+ALTER TABLE todo.request ADD COLUMN result text;
+)sql";
+
+inline constexpr std::array<const char*, 2> kMigrations = {kMigration1, kMigration2};
 
 // The SQLSTATE todo.claim_request raises for a key already recorded.
 inline constexpr char kKeyTakenState[] = "TD001";

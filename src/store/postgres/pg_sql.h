@@ -56,8 +56,9 @@ inline constexpr Statement kEnsureTally{
     "INSERT INTO todo.tally (td_user, open_count, done_count, last_update_time) "
     "VALUES ($1::text, 0, 0, NULL) ON CONFLICT (td_user) DO NOTHING"};
 
-// $1 user, $2 text. Appends to the element primary key and (td_user, id) indexes, to the
-// event primary key and event_user_id; tally primary key (upsert). Returns id, created ms.
+// $1 user, $2 text, $3 key, $4 status (kRecordResult). Appends to the element primary key
+// and (td_user, id) indexes, to the event primary key and event_user_id; tally primary key
+// (upsert); request primary key. Returns id, created ms. Records [id, created ms].
 inline constexpr Statement kAddTask{"add_task", R"sql(
 WITH t AS (
   INSERT INTO todo.element (td_user, init_time, last_update_time, task)
@@ -73,7 +74,11 @@ c AS (
   SELECT $1::text, 1, 0, t.init_time FROM t
   ON CONFLICT (td_user) DO UPDATE
   SET open_count = y.open_count + 1,
-      last_update_time = greatest(y.last_update_time, excluded.last_update_time))
+      last_update_time = greatest(y.last_update_time, excluded.last_update_time)),
+r AS (
+  UPDATE todo.request SET status = $4::int4,
+         result = (SELECT json_build_array(t.id, todo.ms(t.init_time))::text FROM t)
+  WHERE td_user = $1::text AND key = $3::text)
 SELECT t.id, todo.ms(t.init_time) FROM t)sql"};
 
 // $1 id, $2 user. element_user_id: the one entry (td_user, id).
@@ -123,10 +128,11 @@ inline constexpr Statement kListAny{
     "SELECT id, td_user, task, todo.ms(init_time), todo.ms(last_update_time), "
     "todo.ms(done_time) FROM todo.element WHERE id > $1::int8 ORDER BY id LIMIT $2::int4"};
 
-// $1 user, $2 id, $3 new text or NULL, $4 new done state or NULL. After kLockUser.
-// element_user_id: the one entry (td_user, id); event appends; tally primary key. Changes,
-// logs and counts only what actually changes (edited before done/undone). Returns the task
-// as it is now (no row: not the user's task).
+// $1 user, $2 id, $3 new text or NULL, $4 new done state or NULL, $5 key, $6 status
+// (kRecordResult). After kLockUser. element_user_id: the one entry (td_user, id); event
+// appends; tally primary key; request primary key. Changes, logs and counts only what
+// actually changes (edited before done/undone). Returns the task as it is now (no row: not
+// the user's task, and the key is released). Records the task's row as a JSON array.
 inline constexpr Statement kUpdateTask{"update_task", R"sql(
 WITH old AS (
   SELECT id, task, init_time, last_update_time, done_time
@@ -158,14 +164,25 @@ c AS (
       done_count = y.done_count + CASE WHEN NOT ch.flip THEN 0 WHEN $4::bool THEN 1 ELSE -1 END,
       last_update_time = greatest(y.last_update_time, ch.at)
   FROM ch
-  WHERE y.td_user = $1::text AND (ch.edit OR ch.flip))
-SELECT old.id, $1::text, coalesce(upd.task, old.task), todo.ms(old.init_time),
-       todo.ms(coalesce(upd.last_update_time, old.last_update_time)),
-       todo.ms(CASE WHEN upd.id IS NULL THEN old.done_time ELSE upd.done_time END)
-FROM old LEFT JOIN upd ON true)sql"};
+  WHERE y.td_user = $1::text AND (ch.edit OR ch.flip)),
+now_ AS (
+  SELECT old.id, coalesce(upd.task, old.task) AS task, todo.ms(old.init_time) AS created,
+         todo.ms(coalesce(upd.last_update_time, old.last_update_time)) AS updated,
+         todo.ms(CASE WHEN upd.id IS NULL THEN old.done_time ELSE upd.done_time END) AS done
+  FROM old LEFT JOIN upd ON true),
+r AS (
+  UPDATE todo.request SET status = $6::int4,
+         result = (SELECT json_build_array(id, task, created, updated, done)::text FROM now_)
+  WHERE td_user = $1::text AND key = $5::text AND EXISTS (SELECT 1 FROM old)),
+u AS (
+  DELETE FROM todo.request
+  WHERE td_user = $1::text AND key = $5::text AND NOT EXISTS (SELECT 1 FROM old))
+SELECT id, $1::text, task, created, updated, done FROM now_)sql"};
 
-// $1 user, $2 id. After kLockUser. element_user_id: the one entry (td_user, id); event
-// appends; tally primary key. Returns the task as it was (no row: not the user's task).
+// $1 user, $2 id, $3 key, $4 status (kRecordResult). After kLockUser. element_user_id: the
+// one entry (td_user, id); event appends; tally primary key; request primary key. Returns
+// the task as it was (no row: not the user's task, and the key is released). Records the
+// task's row as a JSON array.
 inline constexpr Statement kRemoveTask{"remove_task", R"sql(
 WITH d AS (
   DELETE FROM todo.element WHERE id = $2::int8 AND td_user = $1::text
@@ -179,13 +196,23 @@ c AS (
   SET open_count = y.open_count - (d.done_time IS NULL)::int,
       done_count = y.done_count - (d.done_time IS NOT NULL)::int,
       last_update_time = greatest(y.last_update_time, date_trunc('milliseconds', now()))
-  FROM d WHERE y.td_user = $1::text)
+  FROM d WHERE y.td_user = $1::text),
+r AS (
+  UPDATE todo.request SET status = $4::int4,
+         result = (SELECT json_build_array(d.id, d.task, todo.ms(d.init_time),
+                                           todo.ms(d.last_update_time), todo.ms(d.done_time))::text
+                   FROM d)
+  WHERE td_user = $1::text AND key = $3::text AND EXISTS (SELECT 1 FROM d)),
+u AS (
+  DELETE FROM todo.request
+  WHERE td_user = $1::text AND key = $3::text AND NOT EXISTS (SELECT 1 FROM d))
 SELECT d.id, $1::text, d.task, todo.ms(d.init_time), todo.ms(d.last_update_time),
        todo.ms(d.done_time)
 FROM d)sql"};
 
-// $1 user, $2 count. After kLockUser. element_user_open: the first $2 entries of the user's
-// range (index only); then element_user_id per row. Returns the removed ids, ascending.
+// $1 user, $2 count, $3 key, $4 status (kRecordResult). After kLockUser. element_user_open:
+// the first $2 entries of the user's range (index only); then element_user_id per row;
+// request primary key. Returns the removed ids, ascending; records them as a JSON array.
 //
 // Why not `FOR UPDATE SKIP LOCKED`: it would skip rows another transaction holds, which is
 // wrong whenever that transaction does not remove them after all (an edit of the oldest task
@@ -212,7 +239,11 @@ c AS (
   UPDATE todo.tally y
   SET open_count = y.open_count - (SELECT count(*) FROM d),
       last_update_time = greatest(y.last_update_time, date_trunc('milliseconds', now()))
-  WHERE y.td_user = $1::text AND EXISTS (SELECT 1 FROM d))
+  WHERE y.td_user = $1::text AND EXISTS (SELECT 1 FROM d)),
+r AS (
+  UPDATE todo.request SET status = $4::int4,
+         result = coalesce((SELECT json_agg(d.id ORDER BY d.id) FROM d), '[]'::json)::text
+  WHERE td_user = $1::text AND key = $3::text)
 SELECT d.id FROM d ORDER BY d.id)sql"};
 
 // $1 user, $2 texts. After kEnsureTally and kLockUser. element_user_id (the user's range),
@@ -254,18 +285,24 @@ c AS (
   WHERE y.td_user = $1::text)
 SELECT (SELECT count(*) FROM added))sql"};
 
+// Idempotency records (store.h, Idempotency). A keyed write is one statement list, batched
+// like any other write (pg_batch.h): kClaimRequest, then the write statement, which is
+// given the key and the answer's HTTP status as its last two parameters ($k, $s; NULL and
+// 0 for a write without a key, which then records nothing) and records its result as data
+// in the claimed row (the `r` CTE; column `result`), or releases the claim when it changed
+// nothing because the task is not the user's (the `u` CTE): only successful answers are
+// recorded. A replay renders the answer from that data with the same function as the first
+// answer, so it is the same, byte for byte. Records made before migration 2 hold the
+// rendered answer in `body` and no `result`.
+
 // $1 user, $2 key, $3 fingerprint. request primary key. Raises TD001 (kKeyTakenState) if
-// the key is recorded; otherwise inserts a placeholder kRecordAnswer fills in before COMMIT.
+// the key is recorded (or being recorded by a transaction that then commits); otherwise
+// inserts a placeholder the write statement fills in (or deletes) in the same transaction.
 inline constexpr Statement kClaimRequest{"claim_request",
                                          "SELECT todo.claim_request($1::text, $2::text, $3::text)"};
-// $1 user, $2 key, $3 status, $4 body. request primary key.
-inline constexpr Statement kRecordAnswer{
-    "record_answer",
-    "UPDATE todo.request SET status = $3::int4, body = $4::text "
-    "WHERE td_user = $1::text AND key = $2::text"};
 // $1 user, $2 key. request primary key.
 inline constexpr Statement kFindRequest{"find_request",
-                                        "SELECT fingerprint, status, body FROM todo.request "
+                                        "SELECT fingerprint, status, body, result FROM todo.request "
                                         "WHERE td_user = $1::text AND key = $2::text"};
 // request_at: the oldest records past their retention (24 h), a bounded batch at a time.
 inline constexpr Statement kPurgeRequests{
@@ -332,7 +369,7 @@ inline constexpr const Statement* kAllStatements[] = {
     &kLockUser,      &kEnsureTally,  &kAddTask,      &kGetTaskOfUser,    &kGetAnyTask,
     &kListUserOpen,  &kListUserDone, &kListUserAll,  &kListAnyOpen,      &kListAnyDone,
     &kListAny,       &kUpdateTask,   &kRemoveTask,   &kRemoveOldest,     &kImportExisting,
-    &kImportInsert,  &kClaimRequest, &kRecordAnswer, &kFindRequest,      &kPurgeRequests,
+    &kImportInsert,  &kClaimRequest, &kFindRequest,  &kPurgeRequests,
     &kCreateAccount, &kFindAccount,  &kListUsers,    &kListEventsOfUser, &kListEventsAny,
     &kLastEventId,   &kNewXid,       &kOldestRunningXid, &kWalPosition,      &kReplayedPast,
 };

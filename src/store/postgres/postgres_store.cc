@@ -11,6 +11,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 #include <chrono>
 #include <compare>
 #include <cstdlib>
@@ -84,6 +86,74 @@ Task ReadTask(const PgResult& r, int row, int col = 0) {
   task.updated = core::FromMillis(r.Int(row, col + 4));
   if (auto done = r.OptionalInt(row, col + 5)) task.done = core::FromMillis(*done);
   return task;
+}
+
+// --- Results recorded for idempotency keys (pg_sql.h) ----------------------------------------
+
+// The recorded JSON array (of `size` items, unless 0).
+Result<boost::json::array> RecordedArray(std::string_view text, std::size_t size) {
+  boost::system::error_code ec;
+  boost::json::value value = boost::json::parse(text, ec);
+  if (ec || !value.is_array() || (size != 0 && value.as_array().size() != size)) {
+    return Status::Internal("a recorded result has not the expected form: " + std::string(text));
+  }
+  return std::move(value.as_array());
+}
+
+std::optional<int64_t> IntAt(const boost::json::array& items, std::size_t i) {
+  if (i >= items.size() || !items[i].is_int64()) return std::nullopt;
+  return items[i].as_int64();
+}
+
+// An add's record: [id, created ms]; the text is the request's own (a replay has the same).
+Result<Task> RecordedAdd(std::string_view text, const std::string& user,
+                         const std::string& task_text) {
+  auto items = RecordedArray(text, 2);
+  if (!items.ok()) return items.status();
+  std::optional<int64_t> id = IntAt(*items, 0);
+  std::optional<int64_t> created = IntAt(*items, 1);
+  if (!id || !created) return Status::Internal("a recorded add is not [id, created]");
+  return Task{.id = *id,
+              .user = user,
+              .text = task_text,
+              .created = core::FromMillis(*created),
+              .updated = core::FromMillis(*created),
+              .done = std::nullopt};
+}
+
+// An edit's or a removal's record: [id, text, created ms, updated ms, done ms or null].
+Result<Task> RecordedTask(std::string_view text, const std::string& user) {
+  auto items = RecordedArray(text, 5);
+  if (!items.ok()) return items.status();
+  std::optional<int64_t> id = IntAt(*items, 0);
+  std::optional<int64_t> created = IntAt(*items, 2);
+  std::optional<int64_t> updated = IntAt(*items, 3);
+  std::optional<int64_t> done = IntAt(*items, 4);
+  if (!id || !(*items)[1].is_string() || !created || !updated ||
+      (!done && !(*items)[4].is_null())) {
+    return Status::Internal("a recorded task is not [id, text, created, updated, done]");
+  }
+  Task task{.id = *id,
+            .user = user,
+            .text = std::string((*items)[1].as_string()),
+            .created = core::FromMillis(*created),
+            .updated = core::FromMillis(*updated),
+            .done = std::nullopt};
+  if (done) task.done = core::FromMillis(*done);
+  return task;
+}
+
+// A remove-oldest's record: the removed ids.
+Result<std::vector<int64_t>> RecordedIds(std::string_view text) {
+  auto items = RecordedArray(text, 0);
+  if (!items.ok()) return items.status();
+  std::vector<int64_t> ids;
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    std::optional<int64_t> id = IntAt(*items, i);
+    if (!id) return Status::Internal("a recorded id list holds a non-id");
+    ids.push_back(*id);
+  }
+  return ids;
 }
 
 // Columns: id, at ms, td_user, actor, kind, task_id, task.
@@ -262,11 +332,19 @@ class PostgresStore final : public Store {
   asio::awaitable<Result<int64_t>> Horizon(Loop& loop, Clock::time_point deadline);
 
   // Runs a write's statements (the last one's rows are parsed by `parse`) as one
-  // transaction under the idempotency rules of store.h.
-  template <typename T, typename Parse>
+  // transaction, batched with others, under the idempotency rules of store.h (pg_sql.h:
+  // the last statement takes the key and status as its last two parameters, added here).
+  // `decode` makes the result recorded for a key back into a T, for a replay.
+  template <typename T, typename Parse, typename Decode>
   asio::awaitable<Result<Written<T>>> Write(Loop& loop, Clock::time_point deadline,
                                             const std::string& user, const Idempotency<T>* idem,
-                                            std::vector<Query> queries, Parse parse);
+                                            std::vector<Query> queries, Parse parse,
+                                            Decode decode);
+  // The answer recorded for `idem`'s key (which the write found taken).
+  template <typename T, typename Decode>
+  asio::awaitable<Result<Written<T>>> Replayed(Loop& loop, Clock::time_point deadline,
+                                               const std::string& user,
+                                               const Idempotency<T>& idem, Decode decode);
 
   asio::awaitable<Result<ImportStats>> Import(Loop& loop, Clock::time_point deadline,
                                               const std::string& user,
@@ -402,100 +480,75 @@ asio::awaitable<Result<PgResult>> PostgresStore::Read(Loop& loop, Clock::time_po
   co_return std::move(results[1]);
 }
 
-template <typename T, typename Parse>
+template <typename T, typename Parse, typename Decode>
 asio::awaitable<Result<Written<T>>> PostgresStore::Write(Loop& loop, Clock::time_point deadline,
                                                          const std::string& user,
                                                          const Idempotency<T>* idem,
-                                                         std::vector<Query> queries, Parse parse) {
-  std::vector<PgResult> results;
-  if (idem == nullptr) {
-    // One round trip, perhaps in one transaction with other writes (pg_batch.h).
-    std::string position;
-    Status ran = co_await loop.batcher->Run(queries, user, results, position, deadline);
-    if (!ran.ok()) co_return ran;
-    if (Status s = FirstError(results); !s.ok()) co_return s;
-    Result<T> value = parse(results.back());
-    if (!value.ok()) co_return value.status();
-    Committed();
-    co_return Written<T>{
-        .value = std::move(value).value(), .replay = std::nullopt, .position = position};
-  }
-
-  // With a key: a transaction of its own, over two round trips, as its answer is rendered
-  // between them.
-  auto lease = co_await loop.pool->Acquire(deadline);
-  if (!lease.ok()) co_return lease.status();
-  Connection& connection = **lease;
-
-  if (Clock::now() >= loop.next_purge) {
+                                                         std::vector<Query> queries, Parse parse,
+                                                         Decode decode) {
+  if (idem != nullptr && Clock::now() >= loop.next_purge) {
     loop.next_purge = Clock::now() + kPurgeEvery;
-    std::vector<Query> purge;
-    purge.push_back(Query{&pg::kPurgeRequests, Params()});
     // Best effort: a failure here leaves the records for the next purge.
-    (void)co_await connection.Run(purge, results, deadline);
-    if (!connection.connected()) co_return Status::Unavailable("lost the PostgreSQL connection");
+    (void)co_await RunOne(loop, deadline, pg::kPurgeRequests, Params(), Kind::kWrite);
+  }
+  // The write statement's last two parameters: the key and the answer's status (pg_sql.h).
+  Params& write = queries.back().params;
+  if (idem != nullptr) {
+    write.Ref(idem->key).Int(idem->status);
+    queries.insert(queries.begin(), Query{&pg::kClaimRequest, Params()
+                                                                  .Ref(user)
+                                                                  .Ref(idem->key)
+                                                                  .Ref(idem->fingerprint)});
+  } else {
+    write.Null().Int(0);
   }
 
-  // Round trip 1: BEGIN, claim the key (raises TD001 if it is recorded: the pipeline then
-  // skips the write), the write. The transaction stays open.
-  std::vector<Query> first;
-  first.reserve(queries.size() + 2);
-  first.push_back(Query{&pg::kBegin, Params()});
-  first.push_back(
-      Query{&pg::kClaimRequest, Params().Ref(user).Ref(idem->key).Ref(idem->fingerprint)});
-  for (Query& q : queries) first.push_back(std::move(q));
-  if (Status s = co_await connection.Run(first, results, deadline); !s.ok()) co_return s;
-
-  std::vector<Query> second;
-  if (results[1].sqlstate() == pg::kKeyTakenState) {
-    // The position now is past the recorded write's commit.
-    second.push_back(Query{&pg::kRollback, Params()});
-    second.push_back(Query{&pg::kFindRequest, Params().Ref(user).Ref(idem->key)});
-    second.push_back(Query{&pg::kWalPosition, Params()});
-    if (Status s = co_await connection.Run(second, results, deadline); !s.ok()) co_return s;
-    if (Status s = FirstError(results); !s.ok()) co_return s;
-    const PgResult& recorded = results[1];
-    if (recorded.rows() == 0) {
-      // Recorded a moment ago and purged since: only possible at the 24-hour boundary.
-      co_return Status::Unavailable("idempotency record changed while reading it; retry");
-    }
-    if (recorded.Text(0, 0) != idem->fingerprint) {
-      co_return Status::Conflict("idempotency key '" + idem->key +
-                                 "' was already used for another request");
-    }
-    co_return Written<T>{.value = std::nullopt,
-                         .replay = Replay{.status = static_cast<int>(recorded.Int(0, 1)),
-                                          .body = recorded.String(0, 2)},
-                         .position = results[2].String(0, 0)};
-  }
-
-  Status failed = FirstError(results);
-  Result<T> value = failed.ok() ? parse(results.back()) : Result<T>(failed);
-  if (!value.ok()) {
-    // Only successful answers are recorded: the claim goes with the rollback. (If the
-    // rollback cannot be sent, the connection is closed, which rolls back too.)
-    second.push_back(Query{&pg::kRollback, Params()});
-    (void)co_await connection.Run(second, results, deadline);
-    co_return value.status();
-  }
-
-  // Round trip 2: the answer, rendered from the write's result, then COMMIT.
-  std::string body = idem->render ? idem->render(*value) : std::string();
-  second.push_back(
-      Query{&pg::kRecordAnswer, Params().Ref(user).Ref(idem->key).Int(idem->status).Ref(body)});
-  second.push_back(Query{&pg::kCommit, Params()});
-  second.push_back(Query{&pg::kWalPosition, Params()});
-  if (Status s = co_await connection.Run(second, results, deadline); !s.ok()) {
-    co_return Status::Unavailable(
-        "lost the PostgreSQL connection while committing (the write "
-        "may or may not have been made): " +
-        s.message());
+  // One round trip, perhaps in one transaction with other writes (pg_batch.h).
+  std::vector<PgResult> results;
+  std::string position;
+  Status ran = co_await loop.batcher->Run(queries, user, results, position, deadline);
+  if (!ran.ok()) co_return ran;
+  if (idem != nullptr && results[0].sqlstate() == pg::kKeyTakenState) {
+    co_return co_await Replayed(loop, deadline, user, *idem, decode);
   }
   if (Status s = FirstError(results); !s.ok()) co_return s;
+  Result<T> value = parse(results.back());
+  if (!value.ok()) co_return value.status();
   Committed();
-  co_return Written<T>{.value = std::move(value).value(),
-                       .replay = std::nullopt,
-                       .position = results[2].String(0, 0)};
+  co_return Written<T>{
+      .value = std::move(value).value(), .replay = std::nullopt, .position = position};
+}
+
+template <typename T, typename Decode>
+asio::awaitable<Result<Written<T>>> PostgresStore::Replayed(Loop& loop, Clock::time_point deadline,
+                                                            const std::string& user,
+                                                            const Idempotency<T>& idem,
+                                                            Decode decode) {
+  // The position read now is past the recorded write's commit.
+  std::vector<Query> queries;
+  queries.push_back(Query{&pg::kFindRequest, Params().Ref(user).Ref(idem.key)});
+  queries.push_back(Query{&pg::kWalPosition, Params()});
+  std::vector<PgResult> results;
+  if (Status s = co_await RunPooled(loop, deadline, queries, results, Kind::kRead); !s.ok()) {
+    co_return s;
+  }
+  const PgResult& recorded = results[0];
+  if (recorded.rows() == 0) {
+    // Recorded a moment ago and purged since: only possible at the 24-hour boundary.
+    co_return Status::Unavailable("idempotency record changed while reading it; retry");
+  }
+  if (recorded.Text(0, 0) != idem.fingerprint) {
+    co_return Status::Conflict("idempotency key '" + idem.key +
+                               "' was already used for another request");
+  }
+  Replay replay{.status = static_cast<int>(recorded.Int(0, 1)), .body = recorded.String(0, 2)};
+  if (!recorded.IsNull(0, 3)) {
+    Result<T> first = decode(recorded.Text(0, 3));
+    if (!first.ok()) co_return first.status();
+    replay.body = idem.render ? idem.render(*first) : std::string();
+  }
+  co_return Written<T>{
+      .value = std::nullopt, .replay = std::move(replay), .position = results[1].String(0, 0)};
 }
 
 // --- Tasks ---------------------------------------------------------------------------------
@@ -519,7 +572,8 @@ asio::awaitable<Result<Written<Task>>> PostgresStore::AddTask(const Actor& actor
   co_return co_await OnLoop<Result<Written<Task>>>([&](Loop& loop) {
     std::vector<Query> queries;
     queries.push_back(Query{&pg::kAddTask, Params().Ref(actor.name).Ref(text)});
-    return Write<Task>(loop, deadline, actor.name, idem, std::move(queries), parse);
+    auto decode = [&](std::string_view recorded) { return RecordedAdd(recorded, actor.name, text); };
+    return Write<Task>(loop, deadline, actor.name, idem, std::move(queries), parse, decode);
   });
 }
 
@@ -600,7 +654,8 @@ asio::awaitable<Result<Written<Task>>> PostgresStore::UpdateTask(const Actor& ac
     queries.push_back(Query{&pg::kLockUser, Params().Ref(actor.name)});
     queries.push_back(
         Query{&pg::kUpdateTask, Params().Ref(actor.name).Int(id).Opt(patch.text).Opt(patch.done)});
-    return Write<Task>(loop, deadline, actor.name, idem, std::move(queries), parse);
+    auto decode = [&](std::string_view recorded) { return RecordedTask(recorded, actor.name); };
+    return Write<Task>(loop, deadline, actor.name, idem, std::move(queries), parse, decode);
   });
 }
 
@@ -617,7 +672,8 @@ asio::awaitable<Result<Written<Task>>> PostgresStore::RemoveTask(const Actor& ac
     std::vector<Query> queries;
     queries.push_back(Query{&pg::kLockUser, Params().Ref(actor.name)});
     queries.push_back(Query{&pg::kRemoveTask, Params().Ref(actor.name).Int(id)});
-    return Write<Task>(loop, deadline, actor.name, idem, std::move(queries), parse);
+    auto decode = [&](std::string_view recorded) { return RecordedTask(recorded, actor.name); };
+    return Write<Task>(loop, deadline, actor.name, idem, std::move(queries), parse, decode);
   });
 }
 
@@ -641,7 +697,9 @@ asio::awaitable<Result<Written<std::vector<int64_t>>>> PostgresStore::RemoveOlde
     std::vector<Query> queries;
     queries.push_back(Query{&pg::kLockUser, Params().Ref(actor.name)});
     queries.push_back(Query{&pg::kRemoveOldest, Params().Ref(actor.name).Int(count)});
-    return Write<std::vector<int64_t>>(loop, deadline, actor.name, idem, std::move(queries), parse);
+    auto decode = [](std::string_view recorded) { return RecordedIds(recorded); };
+    return Write<std::vector<int64_t>>(loop, deadline, actor.name, idem, std::move(queries), parse,
+                                       decode);
   });
 }
 
