@@ -58,7 +58,8 @@ inline constexpr Statement kEnsureTally{
 
 // $1 user, $2 text, $3 key, $4 status (kRecordResult). Appends to the element primary key
 // and (td_user, id) indexes, to the event primary key and event_user_id; tally primary key
-// (upsert); request primary key. Returns id, created ms. Records [id, created ms].
+// (upsert); request primary key. Returns id, created ms. Records the task's row as a JSON
+// array.
 inline constexpr Statement kAddTask{"add_task", R"sql(
 WITH t AS (
   INSERT INTO todo.element (td_user, init_time, last_update_time, task)
@@ -77,7 +78,8 @@ c AS (
       last_update_time = greatest(y.last_update_time, excluded.last_update_time)),
 r AS (
   UPDATE todo.request SET status = $4::int4,
-         result = (SELECT json_build_array(t.id, todo.ms(t.init_time))::text FROM t)
+         result = (SELECT json_build_array(t.id, $2::text, todo.ms(t.init_time),
+                                           todo.ms(t.init_time), NULL)::text FROM t)
   WHERE td_user = $1::text AND key = $3::text)
 SELECT t.id, todo.ms(t.init_time) FROM t)sql"};
 
@@ -289,9 +291,10 @@ SELECT (SELECT count(*) FROM added))sql"};
 // like any other write (pg_batch.h): kClaimRequest, then the write statement, which is
 // given the key and the answer's HTTP status as its last two parameters ($k, $s; NULL and
 // 0 for a write without a key, which then records nothing) and records its result as data
-// in the claimed row (the `r` CTE; column `result`), or releases the claim when it changed
-// nothing because the task is not the user's (the `u` CTE): only successful answers are
-// recorded. A replay renders the answer from that data with the same function as the first
+// in the claimed row (the `r` CTE; column `result`: a task as [id, text, created ms,
+// updated ms, done ms or null], or remove-oldest's ids as [id, ...]), or releases the claim
+// when it changed nothing because the task is not the user's (the `u` CTE): only successful
+// answers are recorded. A replay renders the answer from that data with the same function as the first
 // answer, so it is the same, byte for byte. Records made before migration 2 hold the
 // rendered answer in `body` and no `result`.
 

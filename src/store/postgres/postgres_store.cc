@@ -105,23 +105,7 @@ std::optional<int64_t> IntAt(const boost::json::array& items, std::size_t i) {
   return items[i].as_int64();
 }
 
-// An add's record: [id, created ms]; the text is the request's own (a replay has the same).
-Result<Task> RecordedAdd(std::string_view text, const std::string& user,
-                         const std::string& task_text) {
-  auto items = RecordedArray(text, 2);
-  if (!items.ok()) return items.status();
-  std::optional<int64_t> id = IntAt(*items, 0);
-  std::optional<int64_t> created = IntAt(*items, 1);
-  if (!id || !created) return Status::Internal("a recorded add is not [id, created]");
-  return Task{.id = *id,
-              .user = user,
-              .text = task_text,
-              .created = core::FromMillis(*created),
-              .updated = core::FromMillis(*created),
-              .done = std::nullopt};
-}
-
-// An edit's or a removal's record: [id, text, created ms, updated ms, done ms or null].
+// A task's record: [id, text, created ms, updated ms, done ms or null].
 Result<Task> RecordedTask(std::string_view text, const std::string& user) {
   auto items = RecordedArray(text, 5);
   if (!items.ok()) return items.status();
@@ -572,7 +556,7 @@ asio::awaitable<Result<Written<Task>>> PostgresStore::AddTask(const Actor& actor
   co_return co_await OnLoop<Result<Written<Task>>>([&](Loop& loop) {
     std::vector<Query> queries;
     queries.push_back(Query{&pg::kAddTask, Params().Ref(actor.name).Ref(text)});
-    auto decode = [&](std::string_view recorded) { return RecordedAdd(recorded, actor.name, text); };
+    auto decode = [&](std::string_view recorded) { return RecordedTask(recorded, actor.name); };
     return Write<Task>(loop, deadline, actor.name, idem, std::move(queries), parse, decode);
   });
 }
