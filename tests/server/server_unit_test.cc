@@ -569,6 +569,13 @@ class FakeStore final : public store::Store {
     calls.push_back("EventHorizon");
     co_return int64_t{0};
   }
+  asio::awaitable<Status> Snapshot(const store::Actor&, store::SnapshotSink& sink) override {
+    calls.push_back("Snapshot");
+    store::SnapshotHeader header{.position = 0, .taken = {}, .tasks = std::nullopt};
+    if (Status s = co_await sink.Begin(header); !s.ok()) co_return s;
+    std::vector<core::Task> page = tasks;
+    co_return co_await sink.Page(std::move(page));
+  }
   void WatchEvents(std::function<void()>) override {}
   asio::awaitable<Status> Ping() override {
     calls.push_back("Ping");

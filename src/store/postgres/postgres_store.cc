@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -31,6 +32,7 @@
 #include "store/postgres/pg_connection.h"
 #include "store/postgres/pg_pool.h"
 #include "store/postgres/pg_schema.h"
+#include "store/postgres/pg_snapshot_sql.h"
 #include "store/postgres/pg_sql.h"
 
 namespace todo::store {
@@ -48,7 +50,16 @@ using pg::Query;
 // most this often, before an idempotent write.
 constexpr auto kPurgeEvery = std::chrono::minutes(10);
 
-const std::span<const pg::Statement* const> kStatements(pg::kAllStatements);
+// pg_sql.h's statements and the snapshot's (pg_snapshot_sql.h), prepared on every connection.
+constexpr auto kEveryStatement = [] {
+  std::array<const pg::Statement*, std::size(pg::kAllStatements) +
+                                       std::size(pg::kSnapshotStatements)>
+      all{};
+  auto end = std::copy(std::begin(pg::kAllStatements), std::end(pg::kAllStatements), all.begin());
+  std::copy(std::begin(pg::kSnapshotStatements), std::end(pg::kSnapshotStatements), end);
+  return all;
+}();
+const std::span<const pg::Statement* const> kStatements(kEveryStatement);
 
 // --- Checks made before the database is touched ---------------------------------------------
 
@@ -216,6 +227,7 @@ class PostgresStore final : public Store {
   asio::awaitable<Result<EventPage>> ListEvents(const Actor& actor, int64_t after,
                                                 int limit) override;
   asio::awaitable<Result<int64_t>> EventHorizon() override;
+  asio::awaitable<Status> Snapshot(const Actor& actor, SnapshotSink& sink) override;
   void WatchEvents(std::function<void()> wake) override;
   asio::awaitable<Status> Ping() override;
 
@@ -244,6 +256,9 @@ class PostgresStore final : public Store {
   asio::awaitable<Result<PgResult>> RunOne(Loop& loop, Clock::time_point deadline,
                                            const pg::Statement& statement, Params params,
                                            Kind kind = Kind::kRead);
+
+  // Snapshot on one connection of `loop`: the cut (CutSnapshot), then the pages.
+  asio::awaitable<Status> Walk(Loop& loop, SnapshotSink& sink);
 
   // EventHorizon on one connection of `loop` (three statements, then polls).
   asio::awaitable<Result<int64_t>> Horizon(Loop& loop, Clock::time_point deadline);
@@ -831,6 +846,88 @@ asio::awaitable<Result<int64_t>> PostgresStore::Horizon(Loop& loop, Clock::time_
     oldest = parse_xid(results[0]);
   }
   co_return last;
+}
+
+// --- Snapshots -----------------------------------------------------------------------------
+
+namespace {
+
+// Opens the snapshot's transaction on `connection` and takes its snapshot under the change
+// log's SHARE lock (pg_snapshot_sql.h says why that is an exact cut). The lock waits at
+// most lock_timeout; then the attempt is rolled back and made again after a pause, so that
+// writers are never held up behind the snapshot for long. kUnavailable if no attempt got the
+// lock before the deadline.
+asio::awaitable<Result<SnapshotHeader>> CutSnapshot(Connection& connection,
+                                                    Clock::time_point deadline) {
+  constexpr auto kPause = std::chrono::milliseconds(20);
+  asio::steady_timer pause(co_await asio::this_coro::executor);
+  std::vector<PgResult> results;
+  for (;;) {
+    std::vector<Query> cut;
+    for (const pg::Statement* statement :
+         {&pg::kSnapshotBegin, &pg::kSnapshotSavepoint, &pg::kSnapshotLockTimeout,
+          &pg::kSnapshotLockLog, &pg::kSnapshotHead, &pg::kSnapshotRelease,
+          &pg::kSnapshotReadOnly}) {
+      cut.push_back(Query{statement, Params()});
+    }
+    if (Status s = co_await connection.Run(cut, results, deadline); !s.ok()) co_return s;
+    if (FirstError(results).ok()) {
+      const PgResult& head = results[4];
+      co_return SnapshotHeader{.position = head.Int(0, 0),
+                               .taken = core::FromMillis(head.Int(0, 1)),
+                               .tasks = head.Int(0, 2)};
+    }
+    std::vector<Query> rollback;
+    rollback.push_back(Query{&pg::kRollback, Params()});
+    std::vector<PgResult> ignored;
+    if (Status s = co_await connection.Run(rollback, ignored, deadline); !s.ok()) co_return s;
+    if (results[3].sqlstate() != pg::kLockNotAvailableState) co_return FirstError(results);
+    if (Clock::now() + kPause >= deadline) {
+      co_return Status::Unavailable("the change log stayed locked by writers; try again");
+    }
+    pause.expires_after(kPause);
+    co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+}  // namespace
+
+asio::awaitable<Status> PostgresStore::Snapshot(const Actor& actor, SnapshotSink& sink) {
+  if (!core::CanReadAll(actor.role)) {
+    co_return Status::PermissionDenied("only managers and admins take snapshots");
+  }
+  co_return co_await OnLoop<Status>([&](Loop& loop) { return Walk(loop, sink); });
+}
+
+asio::awaitable<Status> PostgresStore::Walk(Loop& loop, SnapshotSink& sink) {
+  auto lease = co_await loop.pool->Acquire(Deadline());
+  if (!lease.ok()) co_return lease.status();
+  Connection& connection = **lease;
+  Result<SnapshotHeader> header = co_await CutSnapshot(connection, Deadline());
+  if (!header.ok()) co_return header.status();
+  if (Status s = co_await sink.Begin(*header); !s.ok()) co_return s;
+  // Each page is read after the sink took the previous one; a lease returned inside the
+  // transaction (any early return) closes its connection, which ends it.
+  std::vector<PgResult> results;
+  for (int64_t after = 0;;) {
+    std::vector<Query> read;
+    read.push_back(Query{&pg::kListAny, Params().Int(after).Int(kSnapshotPage)});
+    if (Status s = co_await connection.Run(read, results, Deadline()); !s.ok()) co_return s;
+    if (Status s = FirstError(results); !s.ok()) co_return s;
+    const PgResult& rows = results[0];
+    std::vector<Task> tasks;
+    tasks.reserve(static_cast<std::size_t>(rows.rows()));
+    for (int i = 0; i < rows.rows(); ++i) tasks.push_back(ReadTask(rows, i));
+    if (tasks.empty()) break;
+    after = tasks.back().id;
+    bool last = tasks.size() < static_cast<std::size_t>(kSnapshotPage);
+    if (Status s = co_await sink.Page(std::move(tasks)); !s.ok()) co_return s;
+    if (last) break;
+  }
+  std::vector<Query> commit;
+  commit.push_back(Query{&pg::kCommit, Params()});
+  if (Status s = co_await connection.Run(commit, results, Deadline()); !s.ok()) co_return s;
+  co_return FirstError(results);
 }
 
 void PostgresStore::WatchEvents(std::function<void()> wake) {
