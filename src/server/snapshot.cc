@@ -4,7 +4,6 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/json.hpp>
 #include <cstdio>
 #include <utility>
 #include <vector>
@@ -14,7 +13,6 @@
 namespace todo::server {
 namespace {
 
-namespace json = boost::json;
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
 // `text` as one chunk of a chunked body (RFC 9112 7.1); "" is the last chunk.
@@ -91,20 +89,10 @@ class ChunkedSink final : public store::SnapshotSink {
 }  // namespace
 
 std::string RenderSnapshotHeader(const store::SnapshotHeader& header) {
-  json::object head;
-  head["position"] = header.position;
-  head["at"] = core::FormatIso8601(header.taken);
-  if (header.tasks) head["tasks"] = *header.tasks;
-  return json::serialize(head);
+  return core::SnapshotHeaderLine(header.position, header.taken, header.tasks);
 }
 
-std::string RenderSnapshotTrailer(int64_t tasks) {
-  json::object end;
-  end["tasks"] = tasks;
-  json::object trailer;
-  trailer["end"] = std::move(end);
-  return json::serialize(trailer);
-}
+std::string RenderSnapshotTrailer(int64_t tasks) { return core::SnapshotTrailerLine(tasks); }
 
 asio::awaitable<SnapshotStart> StartSnapshot(StoreGate& gate, TokenCache& tokens,
                                              std::string_view authorization) {
