@@ -13,6 +13,10 @@
 namespace todo::transfer {
 namespace {
 
+// tables.h describes schema version 1 (see sqlite_io.cc).
+static_assert(store::pg::kMigrations.size() == 1,
+              "a new PostgreSQL migration: update transfer/tables.h");
+
 struct ClearResult {
   void operator()(PGresult* r) const { PQclear(r); }
 };

@@ -16,6 +16,9 @@ namespace {
 
 constexpr int kBusyTimeoutMs = 10000;
 constexpr int64_t kSchemaVersion = static_cast<int64_t>(store::kMigrations.size());
+// tables.h describes schema version 1. A new migration must be reflected there (and in the
+// backup format's version) before this builds again.
+static_assert(store::kMigrations.size() == 1, "a new SQLite migration: update transfer/tables.h");
 
 struct CloseDb {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
