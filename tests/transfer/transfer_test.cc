@@ -5,7 +5,14 @@
 // still work), and a task added after the copy must get an id never used before.
 
 #include <boost/json.hpp>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -21,6 +28,8 @@
 #include "support/process.h"
 #include "support/test_database.h"
 #include "support/todod_process.h"
+#include "store/store.h"
+#include "store/sync.h"
 
 namespace todo::testing {
 namespace {
@@ -267,6 +276,79 @@ TEST_P(TransferTest, ACorruptBackupIsRefusedBeforeTheTargetIsTouched) {
 
 INSTANTIATE_TEST_SUITE_P(Targets, TransferTest, ::testing::Values("sqlite", "postgres"),
                          StoreName);
+
+// Starts `todod args...` without waiting; stdout and stderr go nowhere.
+pid_t SpawnTodod(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {BinPath("todod")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> raw;
+  for (std::string& a : argv) raw.push_back(a.data());
+  raw.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, raw[0], &actions, nullptr, raw.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return rc == 0 ? pid : -1;
+}
+
+std::uintmax_t SizeOf(const std::string& path) {
+  std::error_code error;
+  std::uintmax_t size = std::filesystem::file_size(path, error);
+  return error ? 0 : size;
+}
+
+// The crash the injected failure stands for, for real: a copy into SQLite killed with
+// SIGKILL once it has written a good part of its transaction. The target holds nothing of
+// it afterwards (SQLite rolls the transaction back), and the copy run again is whole.
+TEST(TransferKillTest, ACopyKilledHalfWayLeavesNothingAndRunsAgain) {
+  TempDir dir;
+  std::string source = "sqlite:" + dir.File("big.db");
+  std::string admin = AddUserWithCli(source, "ada", "admin");
+  {
+    store::OpenOptions options;
+    auto big = store::OpenStore(source, options);
+    ASSERT_TRUE(big.ok()) << big.status().ToString();
+    for (const char* user : {"alice", "bob", "carol"}) {
+      std::vector<store::ImportItem> items(20000);
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        items[i].text = std::string(user) + " task " + std::to_string(i);
+      }
+      store::Actor actor{.name = user, .role = core::Role::kDeveloper};
+      auto added = store::RunSync((*big)->ImportTasks(actor, std::move(items)));
+      ASSERT_TRUE(added.ok()) << added.status().ToString();
+    }
+  }
+  std::string target_file = dir.File("target.db");
+  std::string target = "sqlite:" + target_file;
+  pid_t copy = SpawnTodod({"copy", "--from", source, "--to", target, "--quiet"});
+  ASSERT_GT(copy, 0);
+  // Half-way: the transaction's pages pile up in the target's WAL.
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (SizeOf(target_file + "-wal") < 2u * 1024 * 1024 &&
+         std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(kill(copy, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(copy, &status, 0), copy);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the copy ended before it could be killed; make the source "
+                                      "bigger";
+
+  auto server = TododProcess::Start({"serve", "--listen", "127.0.0.1:0", "--db", target});
+  ASSERT_NE(server, nullptr);
+  HttpResponse users = HttpClient(server->port(), admin).Get("/v1/users");
+  EXPECT_EQ(users.status, 401) << "no account was committed: " << users.body;
+  EXPECT_EQ(server->Stop(), 0);
+
+  ProcessResult again = Todod({"copy", "--from", source, "--to", target, "--force"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("verify: ok: accounts 1, tasks 60000, events 60000"),
+            std::string::npos)
+      << again.out;
+}
 
 TEST(TransferInputTest, BadArgumentsGiveAClearErrorAndCreateNothing) {
   TempDir dir;
