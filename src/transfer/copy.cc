@@ -11,7 +11,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The progress line: "copy: element 120000/1000000", rewritten at most ten times a second.
+// The progress line: "copy: tasks 120000/1000000", rewritten at most ten times a second
+// and at the end of each table.
 class Progress {
  public:
   Progress(bool enabled, const SourceInfo& info) : enabled_(enabled), info_(info) {}
@@ -21,18 +22,25 @@ class Progress {
 
   void Add(const Table& table, int64_t rows) {
     done_ += rows;
-    if (!enabled_ || Clock::now() < next_) return;
+    if (Clock::now() >= next_) Show(table);
+  }
+  void EndTable(const Table& table) {
+    Show(table);
+    done_ = 0;
+  }
+
+ private:
+  void Show(const Table& table) {
+    if (!enabled_) return;
     next_ = Clock::now() + std::chrono::milliseconds(100);
     auto total = info_.rows.find(std::string(table.name));
-    std::fprintf(stderr, "\rcopy: %s %lld/%lld\x1b[K", std::string(table.name).c_str(),
+    std::fprintf(stderr, "\rcopy: %s %lld/%lld\x1b[K", std::string(table.label).c_str(),
                  static_cast<long long>(done_),
                  static_cast<long long>(total == info_.rows.end() ? 0 : total->second));
     std::fflush(stderr);
     shown_ = true;
   }
-  void NextTable() { done_ = 0; }
 
- private:
   bool enabled_;
   const SourceInfo& info_;
   int64_t done_ = 0;
@@ -107,7 +115,6 @@ Result<Summary> CopyAll(Source& source, const SourceInfo& info, Target& target,
   Progress progress(options.progress, info);
   int64_t written = 0;
   for (const Table& table : Tables()) {
-    progress.NextTable();
     Status scanned = source.Scan(table, [&](const std::vector<Row>& rows) -> Status {
       if (options.fail_after_rows && written >= *options.fail_after_rows) {
         return Status::Internal("stopped after " + std::to_string(written) +
@@ -120,6 +127,7 @@ Result<Summary> CopyAll(Source& source, const SourceInfo& info, Target& target,
       return Status::Ok();
     });
     if (!scanned.ok()) return scanned;
+    progress.EndTable(table);
   }
   Summary summary = summarizer.Finish();
   if (auto recorded = source.Recorded(); recorded && *recorded != summary) {

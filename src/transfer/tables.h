@@ -45,6 +45,7 @@ struct Table {
   std::string_view name;
   std::vector<Column> columns;
   std::size_t key_columns = 1;
+  std::string_view label;  // for people: "tasks" for element
 };
 
 // Every table a copy moves, in the order it moves them. The per-user counters (tally) are
