@@ -84,8 +84,15 @@ Status CopyAndVerify(Source& source, OpenTarget open_target, Reopen reopen,
   return Status::Ok();
 }
 
+// Two spellings of one SQLite file ("a.db", "./a.db") are the same place.
 bool SameLocation(const Location& a, const Location& b) {
-  return a.engine == b.engine && a.where == b.where;
+  if (a.engine != b.engine) return false;
+  if (a.engine == Engine::kPostgres) return a.where == b.where;
+  std::error_code error;
+  auto canonical = [&error](const std::string& path) {
+    return std::filesystem::weakly_canonical(path, error);
+  };
+  return canonical(a.where) == canonical(b.where);
 }
 
 }  // namespace

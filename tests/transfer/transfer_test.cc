@@ -362,6 +362,7 @@ TEST(TransferInputTest, BadArgumentsGiveAClearErrorAndCreateNothing) {
        "no such SQLite file"},
       {{"copy", "--from", "mysql://host/db", "--to", target}, "unknown database"},
       {{"copy", "--from", target, "--to", target}, "same database"},
+      {{"copy", "--from", target, "--to", dir.File("./target.db")}, "same database"},
       {{"restore", "--in", dir.File("missing.backup"), "--db", target}, "cannot open"},
       {{"backup", "--db", "sqlite:" + dir.File("missing.db"), "--out", dir.File("b")},
        "no such SQLite file"},
