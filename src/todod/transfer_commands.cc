@@ -29,9 +29,7 @@ transfer::CopyOptions Options(bool force, bool quiet) {
 
 int Report(const char* command, const core::Status& status) {
   if (status.ok()) return 0;
-  std::cerr << "todod " << command << ": " << status.message()
-            << (status.code() == core::ErrorCode::kConflict ? "" : "; nothing was changed")
-            << "\n";
+  std::cerr << "todod " << command << ": " << status.message() << "\n";
   return kExitFailure;
 }
 

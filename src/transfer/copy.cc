@@ -58,6 +58,17 @@ Result<std::unique_ptr<Target>> OpenAnyTarget(const Location& location) {
   return OpenSqliteTarget(location.where);
 }
 
+// A failure before the destination's commit: it is as it was.
+Status Unchanged(const Status& failed) {
+  return Status(failed.code(), failed.message() + "; nothing was changed");
+}
+
+// A failure after the commit: the destination holds the copy, unverified.
+Status Unverified(const Status& failed) {
+  return Status(failed.code(), "the copy was committed but could not be verified (" +
+                                   failed.message() + "); check it, or copy again with --force");
+}
+
 // Begins the source (so that a source that is not a todo database is refused before the
 // destination is created), copies into the target `open_target` makes, then reads the
 // destination back through `reopen` and compares.
@@ -65,20 +76,20 @@ template <typename OpenTarget, typename Reopen>
 Status CopyAndVerify(Source& source, OpenTarget open_target, Reopen reopen,
                      const CopyOptions& options, std::ostream& out) {
   auto info = source.Begin();
-  if (!info.ok()) return info.status();
+  if (!info.ok()) return Unchanged(info.status());
   Result<std::unique_ptr<Target>> target = open_target();
-  if (!target.ok()) return target.status();
+  if (!target.ok()) return Unchanged(target.status());
   auto copied = CopyAll(source, *info, **target, options);
-  if (!copied.ok()) return copied.status();
+  if (!copied.ok()) return Unchanged(copied.status());
   target->reset();
   auto again = reopen();
-  if (!again.ok()) return again.status();
+  if (!again.ok()) return Unverified(again.status());
   auto written = Summarize(**again);
-  if (!written.ok()) return written.status();
+  if (!written.ok()) return Unverified(written.status());
   std::string difference = Difference(*copied, *written);
   if (!difference.empty()) {
     out << "verify: FAILED: " << difference << "\n";
-    return Status::Internal("verification failed: " + difference);
+    return Status::Internal("the copy was committed but differs from the source: " + difference);
   }
   out << "verify: ok: " << written->Describe() << "\n";
   return Status::Ok();
