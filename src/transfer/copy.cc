@@ -48,16 +48,6 @@ class Progress {
   bool shown_ = false;
 };
 
-Result<std::unique_ptr<Source>> OpenAnySource(const Location& location) {
-  if (location.engine == Engine::kPostgres) return OpenPgSource(location.where);
-  return OpenSqliteSource(location.where);
-}
-
-Result<std::unique_ptr<Target>> OpenAnyTarget(const Location& location) {
-  if (location.engine == Engine::kPostgres) return OpenPgTarget(location.where);
-  return OpenSqliteTarget(location.where);
-}
-
 // A failure before the destination's commit: it is as it was.
 Status Unchanged(const Status& failed) {
   return Status(failed.code(), failed.message() + "; nothing was changed");
@@ -72,8 +62,8 @@ Status Unverified(const Status& failed) {
 // Begins the source (so that a source that is not a todo database is refused before the
 // destination is created), copies into the target `open_target` makes, then reads the
 // destination back through `reopen` and compares.
-template <typename OpenTarget, typename Reopen>
-Status CopyAndVerify(Source& source, OpenTarget open_target, Reopen reopen,
+template <typename MakeTarget, typename Reopen>
+Status CopyAndVerify(Source& source, MakeTarget open_target, Reopen reopen,
                      const CopyOptions& options, std::ostream& out) {
   auto info = source.Begin();
   if (!info.ok()) return Unchanged(info.status());
@@ -107,6 +97,16 @@ bool SameLocation(const Location& a, const Location& b) {
 }
 
 }  // namespace
+
+Result<std::unique_ptr<Source>> OpenSource(const Location& location) {
+  if (location.engine == Engine::kPostgres) return OpenPgSource(location.where);
+  return OpenSqliteSource(location.where);
+}
+
+Result<std::unique_ptr<Target>> OpenTarget(const Location& location) {
+  if (location.engine == Engine::kPostgres) return OpenPgTarget(location.where);
+  return OpenSqliteTarget(location.where);
+}
 
 Result<Location> ParseLocation(const std::string& url) {
   if (url.empty()) return Status::InvalidArgument("no database given");
@@ -184,11 +184,11 @@ Status CopyDatabase(const std::string& from, const std::string& to, const CopyOp
   if (SameLocation(*source_at, *target_at)) {
     return Status::InvalidArgument("--from and --to name the same database");
   }
-  auto source = OpenAnySource(*source_at);
+  auto source = OpenSource(*source_at);
   if (!source.ok()) return source.status();
   return CopyAndVerify(
-      **source, [&] { return OpenAnyTarget(*target_at); },
-      [&] { return OpenAnySource(*target_at); }, options, out);
+      **source, [&] { return OpenTarget(*target_at); },
+      [&] { return OpenSource(*target_at); }, options, out);
 }
 
 Status BackupDatabase(const std::string& db, const std::string& file, const CopyOptions& options,
@@ -208,7 +208,7 @@ Status BackupDatabase(const std::string& db, const std::string& file, const Copy
     out << "backup: SQLite file " << file << ": " << summary->Describe() << "\n";
     return Status::Ok();
   }
-  auto source = OpenAnySource(*source_at);
+  auto source = OpenSource(*source_at);
   if (!source.ok()) return source.status();
   return CopyAndVerify(
       **source, [&] { return OpenBackupFileTarget(file); },
@@ -234,8 +234,8 @@ Status RestoreDatabase(const std::string& file, const std::string& db, const Cop
   auto source = open_file();
   if (!source.ok()) return source.status();
   return CopyAndVerify(
-      **source, [&] { return OpenAnyTarget(*target_at); },
-      [&] { return OpenAnySource(*target_at); }, options, out);
+      **source, [&] { return OpenTarget(*target_at); },
+      [&] { return OpenSource(*target_at); }, options, out);
 }
 
 }  // namespace todo::transfer

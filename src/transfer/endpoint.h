@@ -62,8 +62,8 @@ struct Location {
 // kInvalidArgument for an empty URL or an unknown scheme ("mysql://...").
 Result<Location> ParseLocation(const std::string& url);
 
-// A source on an existing todo database: kInvalidArgument if a SQLite file does not exist
-// or is not a todo database.
+// A source on an existing database: kInvalidArgument if a SQLite file does not exist
+// (whether it is a todo database of the right version, Begin says).
 Result<std::unique_ptr<Source>> OpenSource(const Location& location);
 // A target: creates the database's schema when missing (a new SQLite file, an empty
 // PostgreSQL database), through the store's migrations.
