@@ -1,5 +1,8 @@
 #include "client/snapshot_reader.h"
 
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -9,9 +12,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
-#include <sys/socket.h>
-#include <sys/time.h>
-
 #include "client/client.h"
 
 namespace todo::client {
@@ -20,8 +20,7 @@ namespace {
 constexpr std::size_t kChunk = 64 * 1024;
 
 // Hands every complete line of `pending` to `on_line` and keeps the rest.
-Status DeliverLines(std::string& pending,
-                    const std::function<Status(std::string_view)>& on_line) {
+Status DeliverLines(std::string& pending, const std::function<Status(std::string_view)>& on_line) {
   std::size_t start = 0;
   for (std::size_t end = pending.find('\n'); end != std::string::npos;
        end = pending.find('\n', start)) {

@@ -109,8 +109,7 @@ asio::awaitable<SnapshotStart> StartSnapshot(StoreGate& gate, TokenCache& tokens
   co_return start;
 }
 
-asio::awaitable<std::optional<Reply>> RunSnapshot(StoreGate& gate,
-                                                  boost::beast::tcp_stream& stream,
+asio::awaitable<std::optional<Reply>> RunSnapshot(StoreGate& gate, boost::beast::tcp_stream& stream,
                                                   store::Actor actor,
                                                   const ServerOptions& options) {
   ChunkedSink sink(stream, options.write_timeout);

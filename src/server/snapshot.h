@@ -44,9 +44,7 @@ asio::awaitable<SnapshotStart> StartSnapshot(StoreGate& gate, TokenCache& tokens
 // Streams the snapshot to `stream`. Returns the error answer to send instead when the store
 // failed before anything was written; nothing once the response has started (complete, or
 // cut short because the client went away or the store failed).
-asio::awaitable<std::optional<Reply>> RunSnapshot(StoreGate& gate,
-                                                  boost::beast::tcp_stream& stream,
-                                                  store::Actor actor,
-                                                  const ServerOptions& options);
+asio::awaitable<std::optional<Reply>> RunSnapshot(StoreGate& gate, boost::beast::tcp_stream& stream,
+                                                  store::Actor actor, const ServerOptions& options);
 
 }  // namespace todo::server

@@ -39,16 +39,19 @@ json::value CellToJson(const Column& column, const Cell& cell) {
 Result<Cell> CellFromJson(const Column& column, const json::value& value) {
   if (value.is_null()) return Cell();
   if (column.kind == Kind::kText) {
-    if (!value.is_string()) return Status::InvalidArgument(std::string(column.name) + " is not a string");
+    if (!value.is_string())
+      return Status::InvalidArgument(std::string(column.name) + " is not a string");
     return Cell(std::string(value.as_string()));
   }
-  if (!value.is_int64()) return Status::InvalidArgument(std::string(column.name) + " is not an integer");
+  if (!value.is_int64())
+    return Status::InvalidArgument(std::string(column.name) + " is not an integer");
   return Cell(std::to_string(value.as_int64()));
 }
 
 class BackupFileSource final : public Source {
  public:
-  BackupFileSource(std::string path, std::ifstream in) : path_(std::move(path)), in_(std::move(in)) {}
+  BackupFileSource(std::string path, std::ifstream in)
+      : path_(std::move(path)), in_(std::move(in)) {}
 
   Result<SourceInfo> Begin() override {
     auto head = NextObject();
@@ -91,7 +94,8 @@ class BackupFileSource final : public Source {
       const json::object& line = *pending_;
       if (line.contains("end")) break;
       const json::value* name = line.if_contains("table");
-      if (name == nullptr || !name->is_string()) return Corrupt("a line is neither a row nor the end");
+      if (name == nullptr || !name->is_string())
+        return Corrupt("a line is neither a row nor the end");
       const Table* of = FindTable(std::string_view(name->as_string()));
       if (of == nullptr) return Corrupt("unknown table '" + std::string(name->as_string()) + "'");
       if (of != &table) {
@@ -187,7 +191,8 @@ class BackupFileSource final : public Source {
 
 class BackupFileTarget final : public Target {
  public:
-  explicit BackupFileTarget(std::string path) : path_(std::move(path)), partial_(path_ + ".partial") {}
+  explicit BackupFileTarget(std::string path)
+      : path_(std::move(path)), partial_(path_ + ".partial") {}
   ~BackupFileTarget() override {
     if (!finished_) {
       out_.close();
@@ -209,7 +214,8 @@ class BackupFileTarget final : public Target {
   Status Append(const Table& table, const std::vector<Row>& rows) override {
     for (const Row& row : rows) {
       json::array cells;
-      for (std::size_t i = 0; i < row.size(); ++i) cells.push_back(CellToJson(table.columns[i], row[i]));
+      for (std::size_t i = 0; i < row.size(); ++i)
+        cells.push_back(CellToJson(table.columns[i], row[i]));
       json::object line;
       line["table"] = table.name;
       line["row"] = std::move(cells);
@@ -262,12 +268,13 @@ class BackupFileTarget final : public Target {
 
 Result<BackupKind> DetectBackupKind(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::InvalidArgument("cannot open '" + path + "': no such file or not readable");
+  if (!in)
+    return Status::InvalidArgument("cannot open '" + path + "': no such file or not readable");
   char head[16] = {};
   in.read(head, sizeof head);
   std::size_t got = static_cast<std::size_t>(in.gcount());
-  if (got == sizeof head && std::string_view(head, sizeof head) ==
-                                std::string_view(kSqliteMagic, sizeof kSqliteMagic)) {
+  if (got == sizeof head &&
+      std::string_view(head, sizeof head) == std::string_view(kSqliteMagic, sizeof kSqliteMagic)) {
     return BackupKind::kSqlite;
   }
   if (got > 0 && head[0] == '{') return BackupKind::kJsonLines;

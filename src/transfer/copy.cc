@@ -187,8 +187,8 @@ Status CopyDatabase(const std::string& from, const std::string& to, const CopyOp
   auto source = OpenSource(*source_at);
   if (!source.ok()) return source.status();
   return CopyAndVerify(
-      **source, [&] { return OpenTarget(*target_at); },
-      [&] { return OpenSource(*target_at); }, options, out);
+      **source, [&] { return OpenTarget(*target_at); }, [&] { return OpenSource(*target_at); },
+      options, out);
 }
 
 Status BackupDatabase(const std::string& db, const std::string& file, const CopyOptions& options,
@@ -234,8 +234,8 @@ Status RestoreDatabase(const std::string& file, const std::string& db, const Cop
   auto source = open_file();
   if (!source.ok()) return source.status();
   return CopyAndVerify(
-      **source, [&] { return OpenTarget(*target_at); },
-      [&] { return OpenSource(*target_at); }, options, out);
+      **source, [&] { return OpenTarget(*target_at); }, [&] { return OpenSource(*target_at); },
+      options, out);
 }
 
 }  // namespace todo::transfer

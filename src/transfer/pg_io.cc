@@ -57,7 +57,8 @@ Result<ConnPtr> Connect(const std::string& url) {
     return Status::Unavailable("cannot connect to PostgreSQL: " +
                                Trimmed(conn ? PQerrorMessage(conn.get()) : "out of memory"));
   }
-  PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn.get(), [](void*, const char*) {}, nullptr);
   return conn;
 }
 
@@ -208,8 +209,8 @@ class PgTarget final : public Target {
     std::string all;
     for (const Table& table : Tables()) {
       all += (all.empty() ? "" : ", ") + Qualified(table);
-      auto rows = QueryInt(conn_.get(), "SELECT count(*) FROM (SELECT 1 FROM " +
-                                            Qualified(table) + " LIMIT 1) AS any_row");
+      auto rows = QueryInt(conn_.get(), "SELECT count(*) FROM (SELECT 1 FROM " + Qualified(table) +
+                                            " LIMIT 1) AS any_row");
       if (!rows.ok()) return rows.status();
       if (*rows > 0 && !force) {
         return Status::Conflict("the target is not empty (table " + std::string(table.name) +
@@ -246,8 +247,8 @@ class PgTarget final : public Target {
   }
 
   Status Finish(const SourceInfo& info, const Summary&) override {
-    for (auto [name, seq] : {std::pair{"element", info.sequences.element},
-                             std::pair{"event", info.sequences.event}}) {
+    for (auto [name, seq] :
+         {std::pair{"element", info.sequences.element}, std::pair{"event", info.sequences.event}}) {
       const Table* table = FindTable(name);
       // The next id is past both the source's generator and every copied id.
       std::string sql = "SELECT setval(" + SequenceOf(*table) + ", greatest(" +

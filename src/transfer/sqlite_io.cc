@@ -126,8 +126,8 @@ class SqliteSource final : public Source {
     if (Status s = Exec(db_.get(), "BEGIN"); !s.ok()) return s;
     auto version = QueryInt(db_.get(), "PRAGMA user_version");
     if (!version.ok()) {
-      return Status::InvalidArgument("'" + path_ + "' is not a SQLite database: " +
-                                     version.status().message());
+      return Status::InvalidArgument("'" + path_ +
+                                     "' is not a SQLite database: " + version.status().message());
     }
     if (*version != kSchemaVersion) {
       return Status::InvalidArgument("'" + path_ + "' is not a todo database of schema version " +
@@ -250,13 +250,13 @@ class SqliteTarget final : public Target {
   Status Finish(const SourceInfo& info, const Summary&) override {
     // AUTOINCREMENT continues after sqlite_sequence's value: set it past the source's
     // generators, not only past the ids copied (ids of removed tasks must not come back).
-    for (auto [name, seq] : {std::pair{"element", info.sequences.element},
-                             std::pair{"event", info.sequences.event}}) {
+    for (auto [name, seq] :
+         {std::pair{"element", info.sequences.element}, std::pair{"event", info.sequences.event}}) {
       std::string table(name);
       std::string sql = "DELETE FROM sqlite_sequence WHERE name = '" + table +
-                        "'; INSERT INTO sqlite_sequence (name, seq) VALUES ('" + table +
-                        "', max(" + std::to_string(seq) + ", (SELECT coalesce(max(id), 0) FROM " +
-                        table + ")))";
+                        "'; INSERT INTO sqlite_sequence (name, seq) VALUES ('" + table + "', max(" +
+                        std::to_string(seq) + ", (SELECT coalesce(max(id), 0) FROM " + table +
+                        ")))";
       if (Status s = Exec(db_.get(), sql); !s.ok()) return s;
     }
     return Exec(db_.get(), "COMMIT");

@@ -155,8 +155,8 @@ bool IsDecimal(const std::string& text) {
 Status CheckRow(const Table& table, const Row& row) {
   std::string where = "a row of table " + std::string(table.name);
   if (row.size() != table.columns.size()) {
-    return Status::InvalidArgument(where + " has " + std::to_string(row.size()) +
-                                   " values, not " + std::to_string(table.columns.size()));
+    return Status::InvalidArgument(where + " has " + std::to_string(row.size()) + " values, not " +
+                                   std::to_string(table.columns.size()));
   }
   for (std::size_t i = 0; i < row.size(); ++i) {
     const Column& column = table.columns[i];

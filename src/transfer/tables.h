@@ -10,9 +10,9 @@
 // Pure; thread-compatible.
 #pragma once
 
-#include <memory>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,8 +65,8 @@ struct Sequences {
 
 // What a source says about itself once its snapshot is open.
 struct SourceInfo {
-  int64_t position = 0;              // the largest event id in the snapshot
-  core::TimePoint taken;             // when the snapshot was taken
+  int64_t position = 0;   // the largest event id in the snapshot
+  core::TimePoint taken;  // when the snapshot was taken
   Sequences sequences;
   std::map<std::string, int64_t> rows;  // by table name; may be empty (unknown)
 };

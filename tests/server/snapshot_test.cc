@@ -3,6 +3,8 @@
 // developers add and remove without pause each equal the state rebuilt from the change log
 // up to their position.
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
@@ -14,8 +16,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "http_client.h"
 #include "server_fixture.h"
@@ -160,10 +160,10 @@ TEST_P(SnapshotTest, OnlyManagersAndAdminsTakeSnapshots) {
 // it too.
 TEST_P(SnapshotTest, TwentySnapshotsUnderLoadEachEqualTheChangeLogUpToTheirPosition) {
   std::thread load([&] {
-    ProcessResult sim = RunProcess({BinPath("todo-sim"), "--server",
-                                    "http://127.0.0.1:" + std::to_string(port()), "--admin-token",
-                                    admin_, "--developers", "20", "--managers", "0", "--delay",
-                                    "0ms", "--duration", "6", "--seed", "11"});
+    ProcessResult sim =
+        RunProcess({BinPath("todo-sim"), "--server", "http://127.0.0.1:" + std::to_string(port()),
+                    "--admin-token", admin_, "--developers", "20", "--managers", "0", "--delay",
+                    "0ms", "--duration", "6", "--seed", "11"});
     EXPECT_EQ(sim.exit_code, 0) << sim.out << sim.err;
   });
   // Besides the simulator's remove-oldest of one: alice adds three and removes her three
@@ -204,15 +204,14 @@ TEST_P(SnapshotTest, TwentySnapshotsUnderLoadEachEqualTheChangeLogUpToTheirPosit
     EXPECT_TRUE(std::is_sorted(snap.ids.begin(), snap.ids.end()));
     State expected = Rebuild(events, snap.position);
     EXPECT_EQ(snap.tasks.size(), expected.size()) << "position " << snap.position;
-    EXPECT_TRUE(snap.tasks == expected) << "snapshot at position " << snap.position
-                                        << " differs from the change log up to it";
+    EXPECT_TRUE(snap.tasks == expected)
+        << "snapshot at position " << snap.position << " differs from the change log up to it";
   }
   // The snapshots were taken while the log grew: they are not all one.
   EXPECT_GT(positions.size(), 10u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, SnapshotTest, ::testing::Values("sqlite", "postgres"),
-                         StoreName);
+INSTANTIATE_TEST_SUITE_P(Stores, SnapshotTest, ::testing::Values("sqlite", "postgres"), StoreName);
 
 }  // namespace
 }  // namespace todo::testing

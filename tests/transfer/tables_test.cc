@@ -1,12 +1,12 @@
 // The transfer's pure logic: the summary both ends of a copy compute, how two summaries are
 // compared, and the checks on rows read from a backup file.
 
+#include "transfer/tables.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
-
-#include "transfer/tables.h"
 
 namespace todo::transfer {
 namespace {
@@ -32,7 +32,8 @@ TEST(Summary, CountsRowsAndTasksPerUserAndHashesEveryCell) {
   EXPECT_EQ(summary.tasks_per_user.at("alice"), 2);
   EXPECT_EQ(summary.tasks_per_user.at("bob"), 1);
   EXPECT_EQ(summary.sha256.size(), 64u);
-  EXPECT_EQ(summary, SummaryOf({Task(1, "alice", "a"), Task(2, "bob", "b"), Task(3, "alice", "c")}));
+  EXPECT_EQ(summary,
+            SummaryOf({Task(1, "alice", "a"), Task(2, "bob", "b"), Task(3, "alice", "c")}));
   EXPECT_NE(summary.Describe().find("tasks 3,"), std::string::npos) << summary.Describe();
 }
 

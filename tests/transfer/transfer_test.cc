@@ -4,32 +4,31 @@
 // change log and the users list, read with a token made before the copy (so old tokens
 // still work), and a task added after the copy must get an id never used before.
 
-#include <boost/json.hpp>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <chrono>
-#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "http_client.h"
 #include "server_fixture.h"
+#include "store/store.h"
+#include "store/sync.h"
 #include "support/process.h"
 #include "support/test_database.h"
 #include "support/todod_process.h"
-#include "store/store.h"
-#include "store/sync.h"
 
 namespace todo::testing {
 namespace {
@@ -108,19 +107,20 @@ Tokens Populate(const std::string& db) {
     std::string body = R"({"task":"alice task )" + std::to_string(i) + "\"}";
     Headers key = {{"Idempotency-Key", "k" + std::to_string(i)}};
     EXPECT_EQ(alice.Post("/v1/tasks", body, i % 3 == 0 ? key : Headers{}).status, 201);
-    EXPECT_EQ(bob.Post("/v1/tasks", R"({"task":"bob \"quoted\" é )" + std::to_string(i) + "\"}")
-                  .status,
-              201);
+    EXPECT_EQ(
+        bob.Post("/v1/tasks", R"({"task":"bob \"quoted\" é )" + std::to_string(i) + "\"}").status,
+        201);
   }
   EXPECT_EQ(alice.Send(http::verb::patch, "/v1/tasks/3", R"({"done":true})").status, 200);
   EXPECT_EQ(alice.Send(http::verb::patch, "/v1/tasks/5", R"({"task":"edited"})").status, 200);
   EXPECT_EQ(bob.Post("/v1/tasks/remove-oldest", R"({"count":2})").status, 200);
   HttpResponse last = alice.Post("/v1/tasks", R"({"task":"short-lived"})");
   EXPECT_EQ(last.status, 201);
-  EXPECT_EQ(alice.Send(http::verb::delete_, "/v1/tasks/" +
-                                                std::to_string(last.Json().at("id").as_int64()))
-                .status,
-            204);
+  EXPECT_EQ(
+      alice
+          .Send(http::verb::delete_, "/v1/tasks/" + std::to_string(last.Json().at("id").as_int64()))
+          .status,
+      204);
   EXPECT_EQ(server->Stop(), 0) << server->log();
   return tokens;
 }
@@ -159,7 +159,8 @@ TEST_P(TransferTest, CopyKeepsTasksAccountsTokensAndTheChangeLog) {
   View before = ViewOf(source_, tokens_.admin);
   ProcessResult copy = Todod({"copy", "--from", source_, "--to", target_});
   ASSERT_EQ(copy.exit_code, 0) << copy.err;
-  EXPECT_NE(copy.out.find("verify: ok: accounts 3, tasks 22, events 30,"), std::string::npos) << copy.out;
+  EXPECT_NE(copy.out.find("verify: ok: accounts 3, tasks 22, events 30,"), std::string::npos)
+      << copy.out;
   View after = ViewOf(target_, tokens_.admin);  // the old admin token works
   EXPECT_EQ(after.text, before.text);
   int64_t id = AddTaskOn(target_, tokens_.alice);  // and a developer's
@@ -192,9 +193,9 @@ TEST_P(TransferTest, BackupOfARunningServerRestoresIdentical) {
   ProcessResult backup = Todod({"backup", "--db", db, "--out", file});
   ASSERT_EQ(backup.exit_code, 0) << backup.err;
   // The server keeps working after the backup; what it writes now is not in the backup.
-  EXPECT_EQ(HttpClient(server->port(), tokens_.alice).Post("/v1/tasks", R"({"task":"later"})")
-                .status,
-            201);
+  EXPECT_EQ(
+      HttpClient(server->port(), tokens_.alice).Post("/v1/tasks", R"({"task":"later"})").status,
+      201);
   EXPECT_EQ(server->Stop(), 0) << server->log();
 
   std::string restored = "sqlite:" + dir_.File("restored.db");
@@ -274,8 +275,7 @@ TEST_P(TransferTest, ACorruptBackupIsRefusedBeforeTheTargetIsTouched) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Targets, TransferTest, ::testing::Values("sqlite", "postgres"),
-                         StoreName);
+INSTANTIATE_TEST_SUITE_P(Targets, TransferTest, ::testing::Values("sqlite", "postgres"), StoreName);
 
 // Starts `todod args...` without waiting; stdout and stderr go nowhere.
 pid_t SpawnTodod(const std::vector<std::string>& args) {
@@ -345,8 +345,7 @@ TEST(TransferKillTest, ACopyKilledHalfWayLeavesNothingAndRunsAgain) {
 
   ProcessResult again = Todod({"copy", "--from", source, "--to", target, "--force"});
   ASSERT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_NE(again.out.find("verify: ok: accounts 1, tasks 60000, events 60000"),
-            std::string::npos)
+  EXPECT_NE(again.out.find("verify: ok: accounts 1, tasks 60000, events 60000"), std::string::npos)
       << again.out;
 }
 
@@ -376,7 +375,8 @@ TEST(TransferInputTest, BadArgumentsGiveAClearErrorAndCreateNothing) {
   }
   // A file that is a SQLite database but not a todo one.
   WriteFile(dir.File("plain.db"), "");
-  ProcessResult not_todo = Todod({"copy", "--from", "sqlite:" + dir.File("plain.db"), "--to", target});
+  ProcessResult not_todo =
+      Todod({"copy", "--from", "sqlite:" + dir.File("plain.db"), "--to", target});
   EXPECT_EQ(not_todo.exit_code, 1);
   EXPECT_NE(not_todo.err.find("not a todo database"), std::string::npos) << not_todo.err;
   EXPECT_FALSE(std::filesystem::exists(dir.File("target.db")));

@@ -39,8 +39,8 @@ inline constexpr Statement kSnapshotRelease{"snapshot_release",
 inline constexpr Statement kSnapshotReadOnly{"snapshot_read_only", "SET TRANSACTION READ ONLY"};
 
 inline constexpr const Statement* kSnapshotStatements[] = {
-    &kSnapshotBegin,   &kSnapshotSavepoint, &kSnapshotLockTimeout, &kSnapshotLockLog,
-    &kSnapshotHead,    &kSnapshotRelease,   &kSnapshotReadOnly,
+    &kSnapshotBegin, &kSnapshotSavepoint, &kSnapshotLockTimeout, &kSnapshotLockLog,
+    &kSnapshotHead,  &kSnapshotRelease,   &kSnapshotReadOnly,
 };
 
 // The SQLSTATE of a lock_timeout (lock_not_available).
