@@ -205,6 +205,13 @@ TEST_P(TransferTest, BackupOfARunningServerRestoresIdentical) {
   View after = ViewOf(restored, tokens_.admin);
   EXPECT_EQ(after.text, before.text);
   EXPECT_GT(AddTaskOn(restored, tokens_.alice), before.largest_task_id);
+
+  // Either kind of backup restores into the test's engine too (PostgreSQL: a fresh database).
+  TempDir other_dir;
+  TestDatabase other(GetParam(), other_dir);
+  ProcessResult again = Todod({"restore", "--in", file, "--db", other.url()});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(ViewOf(other.url(), tokens_.admin).text, before.text);
 }
 
 TEST_P(TransferTest, RefusesANonEmptyTargetWithoutForce) {
