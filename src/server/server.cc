@@ -323,7 +323,8 @@ asio::awaitable<void> ServeConnection(State& st, Loop& loop, tcp::socket socket)
       std::optional<Reply> failed = std::move(start.error);
       if (!failed) {
         session.phase = Session::Phase::kStreaming;
-        failed = co_await RunSnapshot(*st.gate, session.stream, std::move(start.actor), opt);
+        failed = co_await RunSnapshot(*st.gate, session.stream, std::move(start.actor),
+                                      req.version(), opt);
         if (!failed) loop.metrics.RecordRequest(route, method, 200, {}, Clock::now() - started);
       }
       if (failed) {

@@ -25,16 +25,15 @@ std::string Chunk(std::string_view text) {
   return out;
 }
 
-std::string ResponseHead(int64_t position) {
+// An HTTP/1.0 client knows no chunks: its body is the bytes until the connection closes.
+std::string ResponseHead(int64_t position, bool chunked) {
   return "HTTP/1.1 200 OK\r\n"
          "Content-Type: " +
          std::string(kNdjsonType) +
          "\r\n"
          "Cache-Control: no-store\r\n"
          "Todo-Snapshot-Position: " +
-         std::to_string(position) +
-         "\r\n"
-         "Transfer-Encoding: chunked\r\n"
+         std::to_string(position) + "\r\n" + (chunked ? "Transfer-Encoding: chunked\r\n" : "") +
          "Connection: close\r\n"
          "\r\n";
 }
@@ -43,15 +42,16 @@ std::string ResponseHead(int64_t position) {
 // (or the write failed), so the store reads the next page only after that.
 class ChunkedSink final : public store::SnapshotSink {
  public:
-  ChunkedSink(boost::beast::tcp_stream& stream, std::chrono::milliseconds timeout)
-      : stream_(stream), timeout_(timeout) {}
+  ChunkedSink(boost::beast::tcp_stream& stream, std::chrono::milliseconds timeout, bool chunked)
+      : stream_(stream), timeout_(timeout), chunked_(chunked) {}
 
   bool started() const { return started_; }
   int64_t lines() const { return lines_; }
 
   asio::awaitable<Status> Begin(const store::SnapshotHeader& header) override {
     started_ = true;
-    std::string out = ResponseHead(header.position) + Chunk(RenderSnapshotHeader(header) + "\n");
+    std::string out =
+        ResponseHead(header.position, chunked_) + Frame(RenderSnapshotHeader(header) + "\n");
     co_return co_await Send(out);
   }
 
@@ -62,17 +62,22 @@ class ChunkedSink final : public store::SnapshotSink {
       lines += '\n';
     }
     lines_ += static_cast<int64_t>(tasks.size());
-    std::string out = Chunk(lines);
+    std::string out = Frame(lines);
     co_return co_await Send(out);
   }
 
   // The trailer line and the last chunk.
   asio::awaitable<Status> End() {
-    std::string out = Chunk(RenderSnapshotTrailer(lines_) + "\n") + Chunk("");
+    std::string out = Frame(RenderSnapshotTrailer(lines_) + "\n");
+    if (chunked_) out += Chunk("");
     co_return co_await Send(out);
   }
 
  private:
+  std::string Frame(std::string_view text) const {
+    return chunked_ ? Chunk(text) : std::string(text);
+  }
+
   asio::awaitable<Status> Send(const std::string& out) {
     stream_.expires_after(timeout_);
     auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(out), kUseTuple);
@@ -82,6 +87,7 @@ class ChunkedSink final : public store::SnapshotSink {
 
   boost::beast::tcp_stream& stream_;
   std::chrono::milliseconds timeout_;
+  bool chunked_;
   bool started_ = false;
   int64_t lines_ = 0;
 };
@@ -110,9 +116,9 @@ asio::awaitable<SnapshotStart> StartSnapshot(StoreGate& gate, TokenCache& tokens
 }
 
 asio::awaitable<std::optional<Reply>> RunSnapshot(StoreGate& gate, boost::beast::tcp_stream& stream,
-                                                  store::Actor actor,
+                                                  store::Actor actor, unsigned http_version,
                                                   const ServerOptions& options) {
-  ChunkedSink sink(stream, options.write_timeout);
+  ChunkedSink sink(stream, options.write_timeout, http_version >= 11);
   // The store writes to this connection until it returns: no deadline may leave it running
   // after this coroutine moved on (store_gate.h, CallToEnd). Its own waits are bounded.
   auto call = gate.CallToEnd(

@@ -41,10 +41,12 @@ struct SnapshotStart {
 asio::awaitable<SnapshotStart> StartSnapshot(StoreGate& gate, TokenCache& tokens,
                                              std::string_view authorization);
 
-// Streams the snapshot to `stream`. Returns the error answer to send instead when the store
+// Streams the snapshot to `stream`, chunked for HTTP/1.1 (`http_version` 11), to the end of
+// the connection for HTTP/1.0 (10). Returns the error answer to send instead when the store
 // failed before anything was written; nothing once the response has started (complete, or
 // cut short because the client went away or the store failed).
 asio::awaitable<std::optional<Reply>> RunSnapshot(StoreGate& gate, boost::beast::tcp_stream& stream,
-                                                  store::Actor actor, const ServerOptions& options);
+                                                  store::Actor actor, unsigned http_version,
+                                                  const ServerOptions& options);
 
 }  // namespace todo::server

@@ -3,7 +3,11 @@
 // developers add and remove without pause each equal the state rebuilt from the change log
 // up to their position.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -139,6 +143,38 @@ TEST_P(SnapshotTest, ShowsEveryTaskInIdOrderBetweenHeaderAndTrailer) {
   HttpResponse by_admin = Client(admin_).Get("/v1/snapshot");
   EXPECT_EQ(by_admin.status, 200);
   EXPECT_EQ(ParseSnapshot(by_admin.body).tasks, snap.tasks);
+}
+
+// Sends `request` on a new connection and returns everything read until the server closes.
+std::string ExchangeUntilClosed(int port, const std::string& request) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string answer;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+      write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+    char buffer[4096];
+    for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) answer.append(buffer, n);
+  }
+  close(fd);
+  return answer;
+}
+
+TEST_P(SnapshotTest, AnHttp10ClientGetsTheBodyUntilTheConnectionCloses) {
+  ASSERT_EQ(Client(alice_).Post("/v1/tasks", R"({"task":"old client"})").status, 201);
+  std::string answer = ExchangeUntilClosed(
+      port(), "GET /v1/snapshot HTTP/1.0\r\nAuthorization: Bearer " + mia_ + "\r\n\r\n");
+  std::size_t body = answer.find("\r\n\r\n");
+  ASSERT_NE(body, std::string::npos) << answer;
+  std::string head = answer.substr(0, body);
+  EXPECT_EQ(head.rfind("HTTP/1.1 200 OK", 0), 0u) << head;
+  EXPECT_EQ(head.find("Transfer-Encoding"), std::string::npos) << head;
+  ParsedSnapshot snap = ParseSnapshot(answer.substr(body + 4));
+  EXPECT_EQ(snap.position, 1);
+  EXPECT_EQ(snap.ids, (std::vector<int64_t>{1}));
+  EXPECT_EQ(snap.trailer, 1);
 }
 
 TEST_P(SnapshotTest, OnlyManagersAndAdminsTakeSnapshots) {
