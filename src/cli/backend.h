@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -39,6 +40,11 @@ class Backend {
                                             std::vector<store::ImportItem> items) = 0;
   // Every user with open/done counts and last activity, by name.
   virtual Result<std::vector<store::UserSummary>> Users() = 0;
+
+  // Every task of every user at one instant (GET /v1/snapshot; Store::Snapshot embedded), as
+  // the API's JSON lines: header, tasks in id order, trailer. `on_line` gets each line
+  // without its newline; its failure stops the walk and is returned.
+  virtual Status Snapshot(const std::function<Status(std::string_view line)>& on_line) = 0;
 
   // Follows the live change log (GET /v1/events/stream): calls on_event for each event after
   // `after` (none: from now), in id order, until `count` events (0: forever) or a failure

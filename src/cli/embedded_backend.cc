@@ -1,7 +1,9 @@
 #include "cli/embedded_backend.h"
 
+#include <boost/json.hpp>
 #include <map>
 
+#include "core/json.h"
 #include "store/sync.h"
 
 namespace todo::cli {
@@ -76,6 +78,42 @@ Status EmbeddedBackend::Watch(std::optional<int64_t>, int64_t,
   return Status::InvalidArgument(
       "watch needs a server (it follows the server's live feed): pass --server URL or set "
       "TODO_SERVER");
+}
+
+namespace {
+
+// Renders what the store reads as the API's lines.
+class LineSink final : public store::SnapshotSink {
+ public:
+  explicit LineSink(const std::function<Status(std::string_view)>& on_line) : on_line_(on_line) {}
+  int64_t tasks() const { return tasks_; }
+
+  boost::asio::awaitable<Status> Begin(const store::SnapshotHeader& header) override {
+    co_return on_line_(core::SnapshotHeaderLine(header.position, header.taken, header.tasks));
+  }
+  boost::asio::awaitable<Status> Page(std::vector<core::Task> tasks) override {
+    for (const core::Task& task : tasks) {
+      if (Status s = on_line_(boost::json::serialize(core::TaskToJson(task))); !s.ok()) {
+        co_return s;
+      }
+      ++tasks_;
+    }
+    co_return Status::Ok();
+  }
+
+ private:
+  const std::function<Status(std::string_view)>& on_line_;
+  int64_t tasks_ = 0;
+};
+
+}  // namespace
+
+Status EmbeddedBackend::Snapshot(const std::function<Status(std::string_view line)>& on_line) {
+  // The person at the keyboard owns the file: they read it as a manager would.
+  store::Actor reader{user_, core::Role::kManager};
+  LineSink sink(on_line);
+  if (Status s = store::RunSync(store_->Snapshot(reader, sink)); !s.ok()) return s;
+  return on_line(core::SnapshotTrailerLine(sink.tasks()));
 }
 
 }  // namespace todo::cli

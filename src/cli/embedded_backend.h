@@ -28,6 +28,7 @@ class EmbeddedBackend final : public Backend {
                                     std::vector<store::ImportItem> items) override;
   // From the tasks themselves: a local file may have tasks of users without accounts.
   Result<std::vector<store::UserSummary>> Users() override;
+  Status Snapshot(const std::function<Status(std::string_view line)>& on_line) override;
   Status Watch(std::optional<int64_t> after, int64_t count,
                const std::function<void(const core::Event&)>& on_event,
                const std::function<void(const std::string&)>& on_note) override;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <thread>
 
+#include "client/snapshot_reader.h"
 #include "core/json.h"
 #include <boost/asio/use_future.hpp>
 
@@ -155,6 +156,10 @@ Status FollowOnce(const client::Endpoint& endpoint, const std::string& token,
 }
 
 }  // namespace
+
+Status RemoteBackend::Snapshot(const std::function<Status(std::string_view line)>& on_line) {
+  return client::ReadSnapshot(endpoint_, token_, on_line);
+}
 
 Status RemoteBackend::Watch(std::optional<int64_t> after, int64_t count,
                             const std::function<void(const core::Event&)>& on_event,

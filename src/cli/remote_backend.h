@@ -26,6 +26,7 @@ class RemoteBackend final : public Backend {
   Result<store::ImportStats> Import(const std::string& user,
                                     std::vector<store::ImportItem> items) override;
   Result<std::vector<store::UserSummary>> Users() override;
+  Status Snapshot(const std::function<Status(std::string_view line)>& on_line) override;
   Status Watch(std::optional<int64_t> after, int64_t count,
                const std::function<void(const core::Event&)>& on_event,
                const std::function<void(const std::string&)>& on_note) override;

@@ -1,6 +1,8 @@
 #include "cli/verbs.h"
 
 #include <algorithm>
+#include <boost/json.hpp>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -328,6 +330,73 @@ class WatchVerb final : public Verb {
 
 }  // namespace
 
+class SnapshotVerb final : public Verb {
+ public:
+  Info info() const override {
+    return {"snapshot", "",
+            "Every task of every user at one instant, as JSON lines (managers; see docs/api.md)",
+            false};
+  }
+  void AddOptions(CLI::App& command) override {
+    command.add_option("--out", out_file_, "write to this file instead of stdout");
+  }
+  Status Run(Backend& backend, std::ostream& out) override {
+    if (out_file_.empty()) return Write(backend, out);
+    // Into FILE.partial, renamed once the trailer arrived: FILE is never a cut-short snapshot.
+    std::string partial = out_file_ + ".partial";
+    std::ofstream file(partial, std::ios::out | std::ios::trunc | std::ios::binary);
+    if (!file) return Status::Unavailable("cannot write '" + partial + "'");
+    Status written = Write(backend, file);
+    file.close();
+    std::error_code error;
+    if (written.ok() && !file) written = Status::Unavailable("cannot write '" + partial + "'");
+    if (written.ok()) std::filesystem::rename(partial, out_file_, error);
+    if (!written.ok() || error) {
+      std::filesystem::remove(partial, error);
+      return written.ok() ? Status::Unavailable("cannot write '" + out_file_ + "'") : written;
+    }
+    out << "snapshot: " << tasks_ << " tasks at change-log position " << position_ << " in "
+        << out_file_ << "\n";
+    return Status::Ok();
+  }
+
+ private:
+  // Copies the lines to `out`, noting the header's position and the trailer's count; a
+  // snapshot without its trailer is incomplete (kUnavailable).
+  Status Write(Backend& backend, std::ostream& out) {
+    bool header = true;
+    bool ended = false;
+    Status walked = backend.Snapshot([&](std::string_view line) -> Status {
+      out << line << '\n';
+      if (!out) return Status::Unavailable("cannot write the snapshot");
+      boost::system::error_code ec;
+      boost::json::value value = boost::json::parse(line, ec);
+      if (ec || !value.is_object()) return Status::Internal("the snapshot has a line that is not JSON");
+      if (header) {
+        header = false;
+        if (const auto* p = value.as_object().if_contains("position"); p && p->is_int64()) {
+          position_ = p->as_int64();
+        }
+      } else if (const auto* end = value.as_object().if_contains("end")) {
+        ended = true;
+        if (const auto* t = end->is_object() ? end->as_object().if_contains("tasks") : nullptr;
+            t && t->is_int64()) {
+          tasks_ = t->as_int64();
+        }
+      }
+      return Status::Ok();
+    });
+    if (!walked.ok()) return walked;
+    if (!ended) return Status::Unavailable("the snapshot was cut short (no end line)");
+    out.flush();
+    return Status::Ok();
+  }
+
+  std::string out_file_;
+  int64_t position_ = 0;
+  int64_t tasks_ = 0;
+};
+
 std::vector<std::unique_ptr<Verb>> AllVerbs() {
   std::vector<std::unique_ptr<Verb>> verbs;
   verbs.push_back(std::make_unique<AddVerb>());
@@ -338,6 +407,7 @@ std::vector<std::unique_ptr<Verb>> AllVerbs() {
   verbs.push_back(std::make_unique<EditVerb>());
   verbs.push_back(std::make_unique<UsersVerb>());
   verbs.push_back(std::make_unique<WatchVerb>());
+  verbs.push_back(std::make_unique<SnapshotVerb>());
   verbs.push_back(std::make_unique<ImportVerb>());
   verbs.push_back(std::make_unique<ExportVerb>());
   return verbs;

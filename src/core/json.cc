@@ -152,4 +152,20 @@ json::object ErrorToJson(const Status& status) {
   return obj;
 }
 
+std::string SnapshotHeaderLine(int64_t position, TimePoint at, std::optional<int64_t> tasks) {
+  boost::json::object head;
+  head["position"] = position;
+  head["at"] = FormatIso8601(at);
+  if (tasks) head["tasks"] = *tasks;
+  return boost::json::serialize(head);
+}
+
+std::string SnapshotTrailerLine(int64_t tasks) {
+  boost::json::object end;
+  end["tasks"] = tasks;
+  boost::json::object trailer;
+  trailer["end"] = std::move(end);
+  return boost::json::serialize(trailer);
+}
+
 }  // namespace todo::core

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/status.h"
@@ -24,5 +26,11 @@ Result<Event> EventFromJson(const boost::json::value& value);
 
 // {"error": {"code": "invalid_argument", "message": "task is empty"}}
 boost::json::object ErrorToJson(const Status& status);
+
+// The first and last lines of a snapshot (GET /v1/snapshot, `todo snapshot`), without
+// their newline: {"position":7,"at":"...","tasks":3} (tasks left out when unknown) and
+// {"end":{"tasks":3}}.
+std::string SnapshotHeaderLine(int64_t position, TimePoint at, std::optional<int64_t> tasks);
+std::string SnapshotTrailerLine(int64_t tasks);
 
 }  // namespace todo::core

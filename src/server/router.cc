@@ -28,6 +28,8 @@ std::string_view RouteLabel(Route route) {
       return "/v1/events/stream";
     case Route::kPage:
       return "page";
+    case Route::kSnapshot:
+      return "/v1/snapshot";
   }
   return "unknown";
 }
@@ -40,6 +42,7 @@ RouteMatch MatchRoute(std::string_view path) {
   if (path == "/v1/users") return {Route::kUsers, {}};
   if (path == "/v1/events") return {Route::kEvents, {}};
   if (path == "/v1/events/stream") return {Route::kEventStream, {}};
+  if (path == "/v1/snapshot") return {Route::kSnapshot, {}};
   constexpr std::string_view kTaskPrefix = "/v1/tasks/";
   if (path.starts_with(kTaskPrefix)) {
     std::string_view rest = path.substr(kTaskPrefix.size());
@@ -62,6 +65,7 @@ bool MethodAllowed(Route route, http::verb method) {
     case Route::kMetrics:
     case Route::kEvents:
     case Route::kEventStream:
+    case Route::kSnapshot:
       return method == http::verb::get;
     case Route::kPage:
       return method == http::verb::get || method == http::verb::head;
@@ -86,6 +90,7 @@ std::string_view AllowHeader(Route route) {
     case Route::kMetrics:
     case Route::kEvents:
     case Route::kEventStream:
+    case Route::kSnapshot:
       return "GET";
     case Route::kPage:
       return "GET, HEAD";

@@ -26,8 +26,9 @@ enum class Route {
   kEvents,        // GET /v1/events
   kEventStream,   // GET /v1/events/stream (Server-Sent Events)
   kPage,          // GET, HEAD of anything outside /v1/: the web pages and their files
+  kSnapshot,      // GET /v1/snapshot (JSON lines, chunked)
 };
-inline constexpr int kRouteCount = 11;
+inline constexpr int kRouteCount = 12;
 
 // The route's label in metrics and logs: "/v1/tasks/{id}", "unknown", ...
 std::string_view RouteLabel(Route route);

@@ -28,6 +28,7 @@
 #include "server/metrics.h"
 #include "server/responses.h"
 #include "server/store_gate.h"
+#include "server/snapshot.h"
 #include "server/stream.h"
 
 namespace todo::server {
@@ -316,6 +317,22 @@ asio::awaitable<void> ServeConnection(State& st, Loop& loop, tcp::socket socket)
       session.phase = Session::Phase::kStreaming;
       co_await RunEventStream(*st.feed, *st.gate, session.stream, std::move(start.actor),
                               start.after, opt);
+      break;
+    }
+    if (route == Route::kSnapshot && method == http::verb::get) {
+      std::string_view authorization(req[http::field::authorization]);
+      SnapshotStart start = co_await StartSnapshot(*st.gate, loop.tokens, authorization);
+      std::optional<Reply> failed = std::move(start.error);
+      if (!failed) {
+        session.phase = Session::Phase::kStreaming;
+        failed = co_await RunSnapshot(*st.gate, session.stream, std::move(start.actor),
+                                      req.version(), opt);
+        if (!failed) loop.metrics.RecordRequest(route, method, 200, {}, Clock::now() - started);
+      }
+      if (failed) {
+        co_await SendReply(loop, session, std::move(*failed), method, req.version(), false,
+                           started, opt.write_timeout);
+      }
       break;
     }
     Reply reply = co_await st.api->Handle(req, loop.tokens);

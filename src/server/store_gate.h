@@ -58,6 +58,14 @@ class StoreGate {
   auto Call(Fn fn, std::chrono::milliseconds deadline)
       -> asio::awaitable<typename std::invoke_result_t<Fn&, store::Store&>::value_type>;
 
+  // Runs `fn(store)` like Call, but without a deadline: for a call that uses its caller's
+  // objects until it returns (a snapshot writing to the caller's connection), which must
+  // therefore never be left running after its caller went on. Such a call bounds its own
+  // waits. Counted in in_flight() like the others; kUnavailable once the gate is closed.
+  template <typename Fn>
+  auto CallToEnd(Fn fn)
+      -> asio::awaitable<typename std::invoke_result_t<Fn&, store::Store&>::value_type>;
+
   // From now on every Call answers kUnavailable without touching the store.
   void Close() { closed_.store(true); }
   // Store calls started and not yet finished (including those whose caller gave up).
@@ -115,6 +123,23 @@ auto StoreGate::Call(Fn fn, std::chrono::milliseconds deadline)
   if (state->result) co_return std::move(*state->result);
   co_return T(core::Status::Unavailable("the database did not answer within " +
                                         std::to_string(deadline.count()) + " ms"));
+}
+
+template <typename Fn>
+auto StoreGate::CallToEnd(Fn fn)
+    -> asio::awaitable<typename std::invoke_result_t<Fn&, store::Store&>::value_type> {
+  using T = typename std::invoke_result_t<Fn&, store::Store&>::value_type;
+  in_flight_.fetch_add(1);
+  struct Done {
+    std::atomic<int>& in_flight;
+    ~Done() { in_flight.fetch_sub(1); }
+  } done{in_flight_};
+  if (closed_.load()) co_return T(core::Status::Unavailable("the server is shutting down"));
+  try {
+    co_return co_await fn(store_);
+  } catch (const std::exception& e) {
+    co_return T(core::Status::Internal(std::string("store call threw: ") + e.what()));
+  }
 }
 
 }  // namespace todo::server

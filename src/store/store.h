@@ -145,6 +145,28 @@ struct UserSummary {
   std::optional<TimePoint> last_update;
 };
 
+// The head of a snapshot (Store::Snapshot).
+struct SnapshotHeader {
+  // The change-log id the snapshot corresponds to: it shows exactly the effect of every
+  // event with an id <= position, and of no later one.
+  int64_t position = 0;
+  TimePoint taken;                // when it was taken (the database's clock)
+  std::optional<int64_t> tasks;   // how many tasks follow, when the store knows it cheaply
+};
+
+// Receives a snapshot while the store reads it: Begin once, then Page for each page of
+// tasks, in id order. Each call is awaited before the store reads the next page, so a sink
+// that writes to a socket holds at most one page in memory. A non-OK status ends the walk
+// and Snapshot returns it. Called on a thread of the store's choosing, one call at a time.
+class SnapshotSink {
+ public:
+  virtual ~SnapshotSink() = default;
+  virtual asio::awaitable<Status> Begin(const SnapshotHeader& header) = 0;
+  virtual asio::awaitable<Status> Page(std::vector<core::Task> tasks) = 0;
+};
+
+inline constexpr int kSnapshotPage = 1000;
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -214,6 +236,17 @@ class Store {
   // decreases. kUnavailable if the database cannot answer, or (PostgreSQL) if a transaction
   // that was running when the call started is still running about a second later.
   virtual asio::awaitable<Result<int64_t>> EventHorizon() = 0;
+
+  // Every task of every user as of one instant, streamed to `sink` (header first, then
+  // pages of at most kSnapshotPage tasks in id order), read in ONE read transaction
+  // (PostgreSQL: REPEATABLE READ, READ ONLY; SQLite: one read transaction on a connection of
+  // its own), so it never shows half of a write and never misses a task that existed
+  // throughout. The header's position is a change-log cut: the snapshot equals the state
+  // rebuilt from every event with an id <= position (docs/decisions/0007).
+  // kPermissionDenied for developers; kUnavailable if the database cannot answer; whatever
+  // the sink returns if it fails. After Begin was called, a failure means the output is
+  // incomplete.
+  virtual asio::awaitable<Status> Snapshot(const Actor& actor, SnapshotSink& sink) = 0;
 
   // Asks to be told when the change log may have grown: `wake` is then called, on a thread
   // of the store's choosing, and must return quickly without calling the store. PostgreSQL:

@@ -2,6 +2,7 @@
 //   todod serve [--listen HOST:PORT] [--db URL] [--read-db URL] [--threads N] [--db-pool N] ...
 //   todod migrate [--db URL]
 //   todod user add NAME --role developer|manager|admin [--db URL]   (prints the token)
+//   todod copy --from DB --to DB | backup --db DB --out FILE | restore --in FILE --db DB
 // Exit codes: 0 ok, 1 failure (database, bind, name taken...), 2 usage error.
 #include <pthread.h>
 #include <signal.h>
@@ -26,6 +27,7 @@
 #include "server/server.h"
 #include "store/store.h"
 #include "store/sync.h"
+#include "todod/transfer_commands.h"
 
 namespace {
 
@@ -317,6 +319,8 @@ int main(int argc, char** argv) {
       ->envname("TODO_DB")
       ->capture_default_str();
 
+  todo::todod::TransferCommands transfer_cmds(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -329,6 +333,7 @@ int main(int argc, char** argv) {
     if (serve_cmd->parsed()) return Serve(serve);
     if (migrate_cmd->parsed()) return Migrate(migrate_db);
     if (user_add->parsed()) return UserAdd(user_db, user_name, user_role);
+    if (std::optional<int> code = transfer_cmds.Run()) return *code;
   } catch (const std::exception& e) {
     spdlog::critical("fatal: {}", e.what());
     return kExitFailure;

@@ -3,6 +3,7 @@
 // environment (TODO_SERVER, the origin's MONSERVEUR, TODO_TOKEN).
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <memory>
 #include <sstream>
 
@@ -99,6 +100,26 @@ TEST_F(CliRemoteTest, DevelopersSeeOnlyTheirOwnAndManagersReadAll) {
   EXPECT_EQ(write.exit_code, 1);
   EXPECT_NE(write.err.find("todo: "), std::string::npos);
   EXPECT_EQ(CountLines(Ok(boss_, {"ls", "--everyone"})), 2);
+}
+
+TEST_F(CliRemoteTest, ManagersDownloadASnapshotAndDevelopersAreRefused) {
+  Ok(alice_, {"add", "alice's"});
+  Ok(bob_, {"add", "bob's"});
+  std::string out = Ok(boss_, {"snapshot"});
+  EXPECT_EQ(CountLines(out), 4) << out;
+  EXPECT_EQ(out.rfind(R"({"position":2,)", 0), 0u) << out;
+  EXPECT_NE(out.find(R"("task":"bob's")"), std::string::npos) << out;
+  std::string file = dir_.File("snap.ndjson");
+  EXPECT_EQ(Ok(boss_, {"snapshot", "--out", file}),
+            "snapshot: 2 tasks at change-log position 2 in " + file + "\n");
+  // The same tasks and trailer (the header's time differs).
+  std::string saved = ReadFile(file);
+  EXPECT_EQ(saved.substr(saved.find('\n')), out.substr(out.find('\n')));
+  auto refused = Todo(alice_, {"snapshot", "--out", file + "2"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("only managers and admins"), std::string::npos) << refused.err;
+  EXPECT_FALSE(std::filesystem::exists(file + "2"));
+  EXPECT_FALSE(std::filesystem::exists(file + "2.partial"));
 }
 
 TEST_F(CliRemoteTest, OriginEnvironmentNamesTheServer) {

@@ -80,6 +80,26 @@ TEST_F(CliTest, WatchWithoutAServerSaysItNeedsOne) {
   EXPECT_NE(r.err.find("--server"), std::string::npos) << r.err;
 }
 
+TEST_F(CliTest, SnapshotWritesEveryUsersTasksAsJsonLines) {
+  Ok({"add", "mine"});
+  Ok({"add", "theirs"}, {{"TODO_USER", "bob"}});
+  Ok({"add", "gone"});
+  Ok({"rm", "3"});
+  std::vector<std::string> lines = Lines(Ok({"snapshot"}));
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0].rfind(R"({"position":4,"at":")", 0), 0u) << lines[0];
+  EXPECT_NE(lines[0].find(R"("tasks":2})"), std::string::npos) << lines[0];
+  EXPECT_EQ(lines[1].rfind(R"({"id":1,"user":"alice","task":"mine",)", 0), 0u) << lines[1];
+  EXPECT_EQ(lines[2].rfind(R"({"id":2,"user":"bob","task":"theirs",)", 0), 0u) << lines[2];
+  EXPECT_EQ(lines[3], R"({"end":{"tasks":2}})");
+
+  std::string file = dir_.File("snapshot.ndjson");
+  EXPECT_EQ(Ok({"snapshot", "--out", file}),
+            "snapshot: 2 tasks at change-log position 4 in " + file + "\n");
+  EXPECT_EQ(Lines(ReadFile(file)).size(), 4u);
+  ExpectError(Todo({"snapshot", "--out", dir_.File("no/such/dir/s.ndjson")}), 1, "cannot write");
+}
+
 TEST_F(CliTest, OriginAliasesWork) {
   Ok({"nouveau", "premiere tache"});
   Ok({"nouveau", "deuxieme tache"});

@@ -115,7 +115,7 @@ TEST_P(ServerTest, HealthReadinessAndMetrics) {
 TEST_P(ServerTest, UnknownPathsAnswer404Json) {
   HttpClient alice = Client(alice_);
   HttpClient anonymous(port());
-  for (const char* path : {"/nope", "/v1", "/v1/snapshot", "/v1/tasks/", "/v1/tasks/1/extra",
+  for (const char* path : {"/nope", "/v1", "/v1/snapshot/", "/v1/tasks/", "/v1/tasks/1/extra",
                            "/v2/tasks", "/v1/users/alice", "/v1/events/stream/", "/../README.md",
                            "/web/index.html", "/.gitignore"}) {
     EXPECT_JSON_ERROR(alice.Get(path), 404, "not_found");

@@ -104,6 +104,7 @@ TEST(MatchRoute, KnownPaths) {
   EXPECT_EQ(MatchRoute("/v1/users").route, Route::kUsers);
   EXPECT_EQ(MatchRoute("/v1/events").route, Route::kEvents);
   EXPECT_EQ(MatchRoute("/v1/events/stream").route, Route::kEventStream);
+  EXPECT_EQ(MatchRoute("/v1/snapshot").route, Route::kSnapshot);
   RouteMatch task = MatchRoute("/v1/tasks/42");
   EXPECT_EQ(task.route, Route::kTask);
   EXPECT_EQ(task.id, "42");
@@ -112,7 +113,7 @@ TEST(MatchRoute, KnownPaths) {
 
 TEST(MatchRoute, UnknownPaths) {
   for (const char* path :
-       {"", "/v1", "/v1/", "/v1/tasks/", "/v1/tasks/1/x", "/v1/events/stream/", "/v1/snapshot",
+       {"", "/v1", "/v1/", "/v1/tasks/", "/v1/tasks/1/x", "/v1/events/stream/", "/v1/snapshot/",
         "/v1/users/alice"}) {
     EXPECT_EQ(MatchRoute(path).route, Route::kUnknown) << path;
   }
@@ -122,6 +123,14 @@ TEST(MatchRoute, PathsOutsideV1AreWebPages) {
   for (const char* path : {"/", "/manager", "/app.js", "/v2/tasks", "/V1/tasks", "/healthz/"}) {
     EXPECT_EQ(MatchRoute(path).route, Route::kPage) << path;
   }
+}
+
+TEST(MethodAllowed, SnapshotIsGetOnly) {
+  EXPECT_TRUE(MethodAllowed(Route::kSnapshot, http::verb::get));
+  EXPECT_FALSE(MethodAllowed(Route::kSnapshot, http::verb::post));
+  EXPECT_FALSE(MethodAllowed(Route::kSnapshot, http::verb::head));
+  EXPECT_EQ(AllowHeader(Route::kSnapshot), "GET");
+  EXPECT_EQ(RouteLabel(Route::kSnapshot), "/v1/snapshot");
 }
 
 TEST(MethodAllowed, FollowsTheContract) {
@@ -568,6 +577,13 @@ class FakeStore final : public store::Store {
   asio::awaitable<Result<int64_t>> EventHorizon() override {
     calls.push_back("EventHorizon");
     co_return int64_t{0};
+  }
+  asio::awaitable<Status> Snapshot(const store::Actor&, store::SnapshotSink& sink) override {
+    calls.push_back("Snapshot");
+    store::SnapshotHeader header{.position = 0, .taken = {}, .tasks = std::nullopt};
+    if (Status s = co_await sink.Begin(header); !s.ok()) co_return s;
+    std::vector<core::Task> page = tasks;
+    co_return co_await sink.Page(std::move(page));
   }
   void WatchEvents(std::function<void()>) override {}
   asio::awaitable<Status> Ping() override {

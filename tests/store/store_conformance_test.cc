@@ -474,6 +474,94 @@ TEST_P(StoreConformance, EventHorizonCoversEveryCommittedEventAndNeverGoesBack) 
   EXPECT_EQ(page->events, all);
 }
 
+// --- Snapshots -----------------------------------------------------------------------------
+
+// Keeps what a snapshot hands over; can write to the store from inside the walk, and fail.
+class CollectingSink final : public SnapshotSink {
+ public:
+  std::optional<SnapshotHeader> header;
+  std::vector<std::size_t> page_sizes;
+  std::vector<Task> tasks;
+  std::function<asio::awaitable<void>()> after_begin;  // runs inside Begin
+  bool fail_first_page = false;
+
+  asio::awaitable<Status> Begin(const SnapshotHeader& h) override {
+    header = h;
+    if (after_begin) co_await after_begin();
+    co_return Status::Ok();
+  }
+  asio::awaitable<Status> Page(std::vector<Task> page) override {
+    if (fail_first_page) co_return Status::Unavailable("the reader went away");
+    page_sizes.push_back(page.size());
+    tasks.insert(tasks.end(), page.begin(), page.end());
+    co_return Status::Ok();
+  }
+};
+
+std::vector<ImportItem> ManyItems(int n) {
+  std::vector<ImportItem> items;
+  for (int i = 0; i < n; ++i) {
+    ImportItem item;
+    item.text = "bulk " + std::to_string(i);
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+TEST_P(StoreConformance, SnapshotShowsEveryTaskInIdOrderAcrossPagesAtTheLastEvent) {
+  ASSERT_EQ(Import(kAlice, ManyItems(2 * kSnapshotPage + 500)).added, 2 * kSnapshotPage + 500);
+  Task b = Add(kBob, "bob's");
+  Update(kBob, b.id, TaskPatch{.text = std::nullopt, .done = true});
+  ASSERT_EQ(RemoveOldest(kAlice, 3).size(), 3u);
+  CollectingSink sink;
+  ASSERT_TRUE(RunSync(store_->Snapshot(kMia, sink)).ok());
+  ASSERT_TRUE(sink.header.has_value());
+  EXPECT_EQ(sink.header->position, Events().back().id);
+  std::vector<Task> all = List(kMia);
+  EXPECT_EQ(sink.header->tasks, static_cast<int64_t>(all.size()));
+  EXPECT_EQ(sink.tasks, all);
+  ASSERT_EQ(sink.page_sizes.size(), 3u);
+  for (std::size_t size : sink.page_sizes) EXPECT_LE(size, static_cast<std::size_t>(kSnapshotPage));
+  CollectingSink by_admin;
+  EXPECT_TRUE(RunSync(store_->Snapshot(kRoot, by_admin)).ok());
+  EXPECT_EQ(by_admin.tasks, all);
+}
+
+TEST_P(StoreConformance, SnapshotDoesNotSeeWhatIsWrittenWhileItIsRead) {
+  ASSERT_EQ(Import(kAlice, ManyItems(kSnapshotPage + 10)).added, kSnapshotPage + 10);
+  std::vector<Task> before = List(kMia);
+  CollectingSink sink;
+  std::optional<Task> added;
+  sink.after_begin = [&]() -> asio::awaitable<void> {
+    // Committed after the snapshot began, before its first page is read.
+    auto written = co_await store_->AddTask(kBob, "too late", nullptr);
+    if (written.ok() && written->value) added = *written->value;
+  };
+  ASSERT_TRUE(RunSync(store_->Snapshot(kMia, sink)).ok());
+  ASSERT_TRUE(added.has_value());
+  EXPECT_EQ(sink.tasks, before);
+  EXPECT_LT(sink.header->position, Events().back().id);
+  EXPECT_EQ(List(kMia).size(), before.size() + 1);
+}
+
+TEST_P(StoreConformance, SnapshotIsForManagersAndAdminsOnly) {
+  Add(kAlice, "a");
+  CollectingSink sink;
+  EXPECT_EQ(RunSync(store_->Snapshot(kAlice, sink)).code(), ErrorCode::kPermissionDenied);
+  EXPECT_FALSE(sink.header.has_value());
+}
+
+TEST_P(StoreConformance, ASinkThatFailsEndsTheSnapshotAndTheStoreGoesOn) {
+  Add(kAlice, "a");
+  CollectingSink failing;
+  failing.fail_first_page = true;
+  EXPECT_EQ(RunSync(store_->Snapshot(kMia, failing)).code(), ErrorCode::kUnavailable);
+  Add(kAlice, "b");
+  CollectingSink sink;
+  ASSERT_TRUE(RunSync(store_->Snapshot(kMia, sink)).ok());
+  EXPECT_EQ(sink.tasks.size(), 2u);
+}
+
 TEST_P(StoreConformance, WatchEventsWakesAfterAWrite) {
   std::mutex mu;
   std::condition_variable woke;

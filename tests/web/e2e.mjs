@@ -10,9 +10,9 @@
 // A developer adds, edits, completes and removes tasks through the page while a manager's
 // dashboard is open beside it: each change must show in the dashboard's change log within
 // 2 seconds, without a reload. The dashboard has no write controls; a bad token gets a
-// clear message; stopping the server shows "Reconnecting".
+// clear message; stopping the server shows "Reconnecting"; the dashboard downloads a snapshot.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { test, after, before } from 'node:test';
@@ -205,6 +205,22 @@ test('a developer works through the page while the dashboard follows live', asyn
   for (const label of buttons) {
     assert.doesNotMatch(label, /add|edit|remove|delete|save|done|undo|new/i, `write control "${label}"`);
   }
+
+  // The snapshot download: fetched with the token in a header, saved as JSON lines holding
+  // every user's open tasks, named after its change-log position.
+  const [download] = await Promise.all([
+    manager.waitForEvent('download', { timeout: 10000 }),
+    manager.getByRole('button', { name: 'Download snapshot' }).click(),
+  ]);
+  assert.match(download.suggestedFilename(), /^todo-snapshot-\d+\.ndjson$/);
+  const saved = join(work, 'snapshot.ndjson');
+  await download.saveAs(saved);
+  const lines = readFileSync(saved, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line));
+  assert.ok(Number.isInteger(lines[0].position) && lines[0].position > 0, 'a header with a position');
+  assert.deepEqual(lines.at(-1), { end: { tasks: lines.length - 2 } });
+  const texts = lines.slice(1, -1).map((task) => task.task);
+  assert.ok(texts.includes('bob was here') && texts.includes('added from another client'), texts.join());
+  assert.ok(!texts.includes('buy oat milk'), 'a removed task is not in the snapshot');
 
   // The server goes away: both pages say so.
   assert.equal(await stopServer(), 0);

@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -11,8 +12,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/json/parse.hpp>
-#include <boost/json/value.hpp>
 #include <chrono>
 #include <compare>
 #include <cstdlib>
@@ -29,10 +28,12 @@
 
 #include "core/validate.h"
 #include "store/checks.h"
+#include "store/recorded.h"
 #include "store/postgres/pg_batch.h"
 #include "store/postgres/pg_connection.h"
 #include "store/postgres/pg_pool.h"
 #include "store/postgres/pg_schema.h"
+#include "store/postgres/pg_snapshot_sql.h"
 #include "store/postgres/pg_sql.h"
 
 namespace todo::store {
@@ -52,7 +53,16 @@ constexpr auto kPurgeEvery = std::chrono::minutes(10);
 // How often the change-log watcher (WatchEvents) looks at the event sequence.
 constexpr auto kWatchEvery = std::chrono::milliseconds(100);
 
-const std::span<const pg::Statement* const> kStatements(pg::kAllStatements);
+// pg_sql.h's statements and the snapshot's (pg_snapshot_sql.h), prepared on every connection.
+constexpr auto kEveryStatement = [] {
+  std::array<const pg::Statement*, std::size(pg::kAllStatements) +
+                                       std::size(pg::kSnapshotStatements)>
+      all{};
+  auto end = std::copy(std::begin(pg::kAllStatements), std::end(pg::kAllStatements), all.begin());
+  std::copy(std::begin(pg::kSnapshotStatements), std::end(pg::kSnapshotStatements), end);
+  return all;
+}();
+const std::span<const pg::Statement* const> kStatements(kEveryStatement);
 
 // --- Checks made before the database is touched ---------------------------------------------
 
@@ -86,58 +96,6 @@ Task ReadTask(const PgResult& r, int row, int col = 0) {
   task.updated = core::FromMillis(r.Int(row, col + 4));
   if (auto done = r.OptionalInt(row, col + 5)) task.done = core::FromMillis(*done);
   return task;
-}
-
-// --- Results recorded for idempotency keys (pg_sql.h) ----------------------------------------
-
-// The recorded JSON array (of `size` items, unless 0).
-Result<boost::json::array> RecordedArray(std::string_view text, std::size_t size) {
-  boost::system::error_code ec;
-  boost::json::value value = boost::json::parse(text, ec);
-  if (ec || !value.is_array() || (size != 0 && value.as_array().size() != size)) {
-    return Status::Internal("a recorded result has not the expected form: " + std::string(text));
-  }
-  return std::move(value.as_array());
-}
-
-std::optional<int64_t> IntAt(const boost::json::array& items, std::size_t i) {
-  if (i >= items.size() || !items[i].is_int64()) return std::nullopt;
-  return items[i].as_int64();
-}
-
-// A task's record: [id, text, created ms, updated ms, done ms or null].
-Result<Task> RecordedTask(std::string_view text, const std::string& user) {
-  auto items = RecordedArray(text, 5);
-  if (!items.ok()) return items.status();
-  std::optional<int64_t> id = IntAt(*items, 0);
-  std::optional<int64_t> created = IntAt(*items, 2);
-  std::optional<int64_t> updated = IntAt(*items, 3);
-  std::optional<int64_t> done = IntAt(*items, 4);
-  if (!id || !(*items)[1].is_string() || !created || !updated ||
-      (!done && !(*items)[4].is_null())) {
-    return Status::Internal("a recorded task is not [id, text, created, updated, done]");
-  }
-  Task task{.id = *id,
-            .user = user,
-            .text = std::string((*items)[1].as_string()),
-            .created = core::FromMillis(*created),
-            .updated = core::FromMillis(*updated),
-            .done = std::nullopt};
-  if (done) task.done = core::FromMillis(*done);
-  return task;
-}
-
-// A remove-oldest's record: the removed ids.
-Result<std::vector<int64_t>> RecordedIds(std::string_view text) {
-  auto items = RecordedArray(text, 0);
-  if (!items.ok()) return items.status();
-  std::vector<int64_t> ids;
-  for (std::size_t i = 0; i < items->size(); ++i) {
-    std::optional<int64_t> id = IntAt(*items, i);
-    if (!id) return Status::Internal("a recorded id list holds a non-id");
-    ids.push_back(*id);
-  }
-  return ids;
 }
 
 // Columns: id, at ms, td_user, actor, kind, task_id, task.
@@ -272,6 +230,7 @@ class PostgresStore final : public Store {
   asio::awaitable<Result<EventPage>> ListEvents(const Actor& actor, int64_t after,
                                                 int limit) override;
   asio::awaitable<Result<int64_t>> EventHorizon() override;
+  asio::awaitable<Status> Snapshot(const Actor& actor, SnapshotSink& sink) override;
   void WatchEvents(std::function<void()> wake) override;
   asio::awaitable<Status> Ping() override;
 
@@ -312,23 +271,24 @@ class PostgresStore final : public Store {
                                          const Actor& actor, const pg::Statement& statement,
                                          Params params);
 
+  // Snapshot on one connection of `loop`: the cut (CutSnapshot), then the pages.
+  asio::awaitable<Status> Walk(Loop& loop, SnapshotSink& sink);
+
   // EventHorizon on one connection of `loop` (three statements, then polls).
   asio::awaitable<Result<int64_t>> Horizon(Loop& loop, Clock::time_point deadline);
 
   // Runs a write's statements (the last one's rows are parsed by `parse`) as one
   // transaction, batched with others, under the idempotency rules of store.h (pg_sql.h:
   // the last statement takes the key and status as its last two parameters, added here).
-  // `decode` makes the result recorded for a key back into a T, for a replay.
-  template <typename T, typename Parse, typename Decode>
+  template <typename T, typename Parse>
   asio::awaitable<Result<Written<T>>> Write(Loop& loop, Clock::time_point deadline,
                                             const std::string& user, const Idempotency<T>* idem,
-                                            std::vector<Query> queries, Parse parse,
-                                            Decode decode);
+                                            std::vector<Query> queries, Parse parse);
   // The answer recorded for `idem`'s key (which the write found taken).
-  template <typename T, typename Decode>
+  template <typename T>
   asio::awaitable<Result<Written<T>>> Replayed(Loop& loop, Clock::time_point deadline,
                                                const std::string& user,
-                                               const Idempotency<T>& idem, Decode decode);
+                                               const Idempotency<T>& idem);
 
   asio::awaitable<Result<ImportStats>> Import(Loop& loop, Clock::time_point deadline,
                                               const std::string& user,
@@ -464,12 +424,11 @@ asio::awaitable<Result<PgResult>> PostgresStore::Read(Loop& loop, Clock::time_po
   co_return std::move(results[1]);
 }
 
-template <typename T, typename Parse, typename Decode>
+template <typename T, typename Parse>
 asio::awaitable<Result<Written<T>>> PostgresStore::Write(Loop& loop, Clock::time_point deadline,
                                                          const std::string& user,
                                                          const Idempotency<T>* idem,
-                                                         std::vector<Query> queries, Parse parse,
-                                                         Decode decode) {
+                                                         std::vector<Query> queries, Parse parse) {
   if (idem != nullptr && Clock::now() >= loop.next_purge) {
     loop.next_purge = Clock::now() + kPurgeEvery;
     // Best effort: a failure here leaves the records for the next purge.
@@ -493,7 +452,7 @@ asio::awaitable<Result<Written<T>>> PostgresStore::Write(Loop& loop, Clock::time
   Status ran = co_await loop.batcher->Run(queries, user, results, position, deadline);
   if (!ran.ok()) co_return ran;
   if (idem != nullptr && results[0].sqlstate() == pg::kKeyTakenState) {
-    co_return co_await Replayed(loop, deadline, user, *idem, decode);
+    co_return co_await Replayed(loop, deadline, user, *idem);
   }
   if (Status s = FirstError(results); !s.ok()) co_return s;
   Result<T> value = parse(results.back());
@@ -503,11 +462,10 @@ asio::awaitable<Result<Written<T>>> PostgresStore::Write(Loop& loop, Clock::time
       .value = std::move(value).value(), .replay = std::nullopt, .position = position};
 }
 
-template <typename T, typename Decode>
+template <typename T>
 asio::awaitable<Result<Written<T>>> PostgresStore::Replayed(Loop& loop, Clock::time_point deadline,
                                                             const std::string& user,
-                                                            const Idempotency<T>& idem,
-                                                            Decode decode) {
+                                                            const Idempotency<T>& idem) {
   // The position read now is past the recorded write's commit.
   std::vector<Query> queries;
   queries.push_back(Query{&pg::kFindRequest, Params().Ref(user).Ref(idem.key)});
@@ -527,7 +485,7 @@ asio::awaitable<Result<Written<T>>> PostgresStore::Replayed(Loop& loop, Clock::t
   }
   Replay replay{.status = static_cast<int>(recorded.Int(0, 1)), .body = recorded.String(0, 2)};
   if (!recorded.IsNull(0, 3)) {
-    Result<T> first = decode(recorded.Text(0, 3));
+    Result<T> first = DecodeRecorded<T>(recorded.Text(0, 3), user);
     if (!first.ok()) co_return first.status();
     replay.body = idem.render ? idem.render(*first) : std::string();
   }
@@ -556,8 +514,7 @@ asio::awaitable<Result<Written<Task>>> PostgresStore::AddTask(const Actor& actor
   co_return co_await OnLoop<Result<Written<Task>>>([&](Loop& loop) {
     std::vector<Query> queries;
     queries.push_back(Query{&pg::kAddTask, Params().Ref(actor.name).Ref(text)});
-    auto decode = [&](std::string_view recorded) { return RecordedTask(recorded, actor.name); };
-    return Write<Task>(loop, deadline, actor.name, idem, std::move(queries), parse, decode);
+    return Write<Task>(loop, deadline, actor.name, idem, std::move(queries), parse);
   });
 }
 
@@ -638,8 +595,7 @@ asio::awaitable<Result<Written<Task>>> PostgresStore::UpdateTask(const Actor& ac
     queries.push_back(Query{&pg::kLockUser, Params().Ref(actor.name)});
     queries.push_back(
         Query{&pg::kUpdateTask, Params().Ref(actor.name).Int(id).Opt(patch.text).Opt(patch.done)});
-    auto decode = [&](std::string_view recorded) { return RecordedTask(recorded, actor.name); };
-    return Write<Task>(loop, deadline, actor.name, idem, std::move(queries), parse, decode);
+    return Write<Task>(loop, deadline, actor.name, idem, std::move(queries), parse);
   });
 }
 
@@ -656,8 +612,7 @@ asio::awaitable<Result<Written<Task>>> PostgresStore::RemoveTask(const Actor& ac
     std::vector<Query> queries;
     queries.push_back(Query{&pg::kLockUser, Params().Ref(actor.name)});
     queries.push_back(Query{&pg::kRemoveTask, Params().Ref(actor.name).Int(id)});
-    auto decode = [&](std::string_view recorded) { return RecordedTask(recorded, actor.name); };
-    return Write<Task>(loop, deadline, actor.name, idem, std::move(queries), parse, decode);
+    return Write<Task>(loop, deadline, actor.name, idem, std::move(queries), parse);
   });
 }
 
@@ -681,9 +636,7 @@ asio::awaitable<Result<Written<std::vector<int64_t>>>> PostgresStore::RemoveOlde
     std::vector<Query> queries;
     queries.push_back(Query{&pg::kLockUser, Params().Ref(actor.name)});
     queries.push_back(Query{&pg::kRemoveOldest, Params().Ref(actor.name).Int(count)});
-    auto decode = [](std::string_view recorded) { return RecordedIds(recorded); };
-    return Write<std::vector<int64_t>>(loop, deadline, actor.name, idem, std::move(queries), parse,
-                                       decode);
+    return Write<std::vector<int64_t>>(loop, deadline, actor.name, idem, std::move(queries), parse);
   });
 }
 
@@ -932,6 +885,88 @@ asio::awaitable<Result<int64_t>> PostgresStore::Horizon(Loop& loop, Clock::time_
     oldest = parse_xid(results[0]);
   }
   co_return last;
+}
+
+// --- Snapshots -----------------------------------------------------------------------------
+
+namespace {
+
+// Opens the snapshot's transaction on `connection` and takes its snapshot under the change
+// log's SHARE lock (pg_snapshot_sql.h says why that is an exact cut). The lock waits at
+// most lock_timeout; then the attempt is rolled back and made again after a pause, so that
+// writers are never held up behind the snapshot for long. kUnavailable if no attempt got the
+// lock before the deadline.
+asio::awaitable<Result<SnapshotHeader>> CutSnapshot(Connection& connection,
+                                                    Clock::time_point deadline) {
+  constexpr auto kPause = std::chrono::milliseconds(20);
+  asio::steady_timer pause(co_await asio::this_coro::executor);
+  std::vector<PgResult> results;
+  for (;;) {
+    std::vector<Query> cut;
+    for (const pg::Statement* statement :
+         {&pg::kSnapshotBegin, &pg::kSnapshotSavepoint, &pg::kSnapshotLockTimeout,
+          &pg::kSnapshotLockLog, &pg::kSnapshotHead, &pg::kSnapshotRelease,
+          &pg::kSnapshotReadOnly}) {
+      cut.push_back(Query{statement, Params()});
+    }
+    if (Status s = co_await connection.Run(cut, results, deadline); !s.ok()) co_return s;
+    if (FirstError(results).ok()) {
+      const PgResult& head = results[4];
+      co_return SnapshotHeader{.position = head.Int(0, 0),
+                               .taken = core::FromMillis(head.Int(0, 1)),
+                               .tasks = head.Int(0, 2)};
+    }
+    std::vector<Query> rollback;
+    rollback.push_back(Query{&pg::kRollback, Params()});
+    std::vector<PgResult> ignored;
+    if (Status s = co_await connection.Run(rollback, ignored, deadline); !s.ok()) co_return s;
+    if (results[3].sqlstate() != pg::kLockNotAvailableState) co_return FirstError(results);
+    if (Clock::now() + kPause >= deadline) {
+      co_return Status::Unavailable("the change log stayed locked by writers; try again");
+    }
+    pause.expires_after(kPause);
+    co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+}  // namespace
+
+asio::awaitable<Status> PostgresStore::Snapshot(const Actor& actor, SnapshotSink& sink) {
+  if (!core::CanReadAll(actor.role)) {
+    co_return Status::PermissionDenied("only managers and admins take snapshots");
+  }
+  co_return co_await OnLoop<Status>([&](Loop& loop) { return Walk(loop, sink); });
+}
+
+asio::awaitable<Status> PostgresStore::Walk(Loop& loop, SnapshotSink& sink) {
+  auto lease = co_await loop.pool->Acquire(Deadline());
+  if (!lease.ok()) co_return lease.status();
+  Connection& connection = **lease;
+  Result<SnapshotHeader> header = co_await CutSnapshot(connection, Deadline());
+  if (!header.ok()) co_return header.status();
+  if (Status s = co_await sink.Begin(*header); !s.ok()) co_return s;
+  // Each page is read after the sink took the previous one; a lease returned inside the
+  // transaction (any early return) closes its connection, which ends it.
+  std::vector<PgResult> results;
+  for (int64_t after = 0;;) {
+    std::vector<Query> read;
+    read.push_back(Query{&pg::kListAny, Params().Int(after).Int(kSnapshotPage)});
+    if (Status s = co_await connection.Run(read, results, Deadline()); !s.ok()) co_return s;
+    if (Status s = FirstError(results); !s.ok()) co_return s;
+    const PgResult& rows = results[0];
+    std::vector<Task> tasks;
+    tasks.reserve(static_cast<std::size_t>(rows.rows()));
+    for (int i = 0; i < rows.rows(); ++i) tasks.push_back(ReadTask(rows, i));
+    if (tasks.empty()) break;
+    after = tasks.back().id;
+    bool last = tasks.size() < static_cast<std::size_t>(kSnapshotPage);
+    if (Status s = co_await sink.Page(std::move(tasks)); !s.ok()) co_return s;
+    if (last) break;
+  }
+  std::vector<Query> commit;
+  commit.push_back(Query{&pg::kCommit, Params()});
+  if (Status s = co_await connection.Run(commit, results, Deadline()); !s.ok()) co_return s;
+  co_return FirstError(results);
 }
 
 void PostgresStore::WatchEvents(std::function<void()> wake) {

@@ -107,6 +107,10 @@ std::string Statement::Text(int column) const {
   return p != nullptr ? std::string(p, static_cast<std::size_t>(n)) : std::string();
 }
 
+bool Statement::IsNull(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
 // --- Connection ----------------------------------------------------------------------------
 
 core::Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path,

@@ -66,6 +66,7 @@ class Statement {
   int64_t Int(int column) const;
   std::optional<int64_t> OptionalInt(int column) const;  // nullopt for NULL
   std::string Text(int column) const;
+  bool IsNull(int column) const;
 
  private:
   [[noreturn]] void Throw(int rc) const;

@@ -75,7 +75,13 @@ CREATE TABLE request (
 CREATE INDEX request_at ON request (at);
 )sql";
 
-inline constexpr std::array<const char*, 1> kMigrations = {kMigration1};
+// 2: room for answers recorded as data (store/recorded.h). This store records rendered
+// answers in `body`, but a copy from PostgreSQL brings records whose answer is in `result`.
+inline constexpr char kMigration2[] = R"sql(
+ALTER TABLE request ADD COLUMN result TEXT;
+)sql";
+
+inline constexpr std::array<const char*, 2> kMigrations = {kMigration1, kMigration2};
 
 // Brings the file's schema up to date: in one write transaction (BEGIN IMMEDIATE, so that
 // several processes opening a new file at once apply each migration exactly once), reads

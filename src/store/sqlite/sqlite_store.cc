@@ -14,6 +14,7 @@
 
 #include "core/validate.h"
 #include "store/checks.h"
+#include "store/recorded.h"
 #include "store/sqlite/connection.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/offload.h"
@@ -105,7 +106,7 @@ constexpr char kBumpTally[] =
 
 // request primary key (td_user, key).
 constexpr char kSelectRequest[] =
-    "SELECT fingerprint, status, body FROM request WHERE td_user = ?1 AND key = ?2";
+    "SELECT fingerprint, status, body, result FROM request WHERE td_user = ?1 AND key = ?2";
 // request primary key.
 constexpr char kInsertRequest[] =
     "INSERT INTO request (td_user, key, fingerprint, status, body, at) "
@@ -127,6 +128,13 @@ constexpr char kListUsers[] =
     "FROM account AS a LEFT JOIN tally AS t ON t.td_user = a.name ORDER BY a.name";
 
 constexpr char kPing[] = "SELECT 1";
+
+// Snapshots. A deferred transaction: the read snapshot starts at the first SELECT.
+constexpr char kBeginRead[] = "BEGIN";
+// event primary key (its last entry), tally primary key (every user's counters).
+constexpr char kSnapshotHead[] =
+    "SELECT (SELECT coalesce(max(id), 0) FROM event), "
+    "(SELECT coalesce(sum(open_count + done_count), 0) FROM tally)";
 // event primary key (its last entry). One writer at a time assigns ids inside its
 // transaction, so ids commit in order and the largest visible one is stable.
 constexpr char kEventHorizon[] = "SELECT coalesce(max(id), 0) FROM event";
@@ -243,9 +251,14 @@ Result<Written<T>> WriteOnce(Connection& db, const std::string& user,
         return Status::Conflict("idempotency key '" + idem->key +
                                 "' was already used for another request");
       }
-      return Written<T>{
-          .value = std::nullopt,
-          .replay = Replay{.status = static_cast<int>(recorded.Int(1)), .body = recorded.Text(2)}};
+      Replay replay{.status = static_cast<int>(recorded.Int(1)), .body = recorded.Text(2)};
+      if (!recorded.IsNull(3)) {
+        // A record copied from PostgreSQL, which keeps the answer as data.
+        Result<T> first = DecodeRecorded<T>(recorded.Text(3), user);
+        if (!first.ok()) return first.status();
+        replay.body = idem->render ? idem->render(*first) : std::string();
+      }
+      return Written<T>{.value = std::nullopt, .replay = std::move(replay)};
     }
   }
   Result<T> result = write();
@@ -385,12 +398,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
     readers.push_back(std::move(reader).value());
   }
   return std::unique_ptr<SqliteStore>(
-      new SqliteStore(std::make_unique<Writer>(std::move(writer).value(), MakePurgeHook()),
+      new SqliteStore(path, std::make_unique<Writer>(std::move(writer).value(), MakePurgeHook()),
                       std::make_unique<ReaderPool>(std::move(readers))));
 }
 
-SqliteStore::SqliteStore(std::unique_ptr<Writer> writer, std::unique_ptr<ReaderPool> readers)
-    : writer_(std::move(writer)), readers_(std::move(readers)) {}
+SqliteStore::SqliteStore(std::string path, std::unique_ptr<Writer> writer,
+                         std::unique_ptr<ReaderPool> readers)
+    : path_(std::move(path)), writer_(std::move(writer)), readers_(std::move(readers)) {}
 
 SqliteStore::~SqliteStore() {
   // Each pool runs what was submitted, then joins its threads and closes its connections.
@@ -714,6 +728,58 @@ asio::awaitable<Result<int64_t>> SqliteStore::EventHorizon() {
     return select.Int(0);
   };
   co_return co_await Offload<int64_t>(*readers_, std::move(work));
+}
+
+// --- Snapshots -----------------------------------------------------------------------------
+//
+// A snapshot gets a connection of its own, served by a one-thread ReaderPool: its jobs run
+// one after the other on that connection, so the read transaction the first one opens spans
+// the whole walk, while the caller awaits each page between jobs. One writer at a time
+// draws event ids inside its transaction (docs/decisions/0006), so the largest event id the
+// transaction sees is an exact cut of the change log.
+
+asio::awaitable<Status> SqliteStore::Snapshot(const Actor& actor, SnapshotSink& sink) {
+  if (!core::CanReadAll(actor.role)) {
+    co_return Status::PermissionDenied("only managers and admins take snapshots");
+  }
+  auto open = [path = path_](Connection&) { return Connection::Open(path, ConnectionRole::kReader); };
+  Result<std::unique_ptr<Connection>> db =
+      co_await Offload<std::unique_ptr<Connection>>(*readers_, std::move(open));
+  if (!db.ok()) co_return db.status();
+  std::vector<std::unique_ptr<Connection>> one;
+  one.push_back(std::move(db).value());
+  ReaderPool walker(std::move(one));
+  co_return co_await Walk(walker, sink);
+}
+
+asio::awaitable<Status> SqliteStore::Walk(ReaderPool& walker, SnapshotSink& sink) {
+  auto begin = [](Connection& db) -> Result<SnapshotHeader> {
+    if (!db.InTransaction()) db.Exec(kBeginRead);  // a retried job is already inside it
+    Statement head = db.Prepare(kSnapshotHead);
+    head.Step();
+    return SnapshotHeader{.position = head.Int(0), .taken = core::Now(), .tasks = head.Int(1)};
+  };
+  Result<SnapshotHeader> header = co_await Offload<SnapshotHeader>(walker, std::move(begin));
+  if (!header.ok()) co_return header.status();
+  if (Status s = co_await sink.Begin(*header); !s.ok()) co_return s;
+  for (int64_t after = 0;;) {
+    auto read = [after](Connection& db) -> Result<std::vector<Task>> {
+      Statement select = db.Prepare(kListAny);
+      select.Bind(1, after).Bind(2, int64_t{kSnapshotPage});
+      std::vector<Task> tasks;
+      while (select.Step()) tasks.push_back(ReadTask(select));
+      return tasks;
+    };
+    Result<std::vector<Task>> page = co_await Offload<std::vector<Task>>(walker, std::move(read));
+    if (!page.ok()) co_return page.status();
+    if (page->empty()) break;
+    after = page->back().id;
+    bool last = page->size() < static_cast<std::size_t>(kSnapshotPage);
+    if (Status s = co_await sink.Page(std::move(page).value()); !s.ok()) co_return s;
+    if (last) break;
+  }
+  // The connection closes with the pool, which ends the read transaction.
+  co_return Status::Ok();
 }
 
 void SqliteStore::WatchEvents(std::function<void()> wake) { wake_ = std::move(wake); }

@@ -59,6 +59,7 @@ class SqliteStore final : public Store {
   asio::awaitable<Result<EventPage>> ListEvents(const Actor& actor, int64_t after,
                                                 int limit) override;
   asio::awaitable<Result<int64_t>> EventHorizon() override;
+  asio::awaitable<Status> Snapshot(const Actor& actor, SnapshotSink& sink) override;
   void WatchEvents(std::function<void()> wake) override;
   asio::awaitable<Status> Ping() override;
 
@@ -68,8 +69,14 @@ class SqliteStore final : public Store {
     if (wake_) wake_();
   }
 
-  SqliteStore(std::unique_ptr<Writer> writer, std::unique_ptr<ReaderPool> readers);
+  SqliteStore(std::string path, std::unique_ptr<Writer> writer,
+              std::unique_ptr<ReaderPool> readers);
 
+  // Snapshot's walk on `walker`, a pool of one connection whose jobs share one read
+  // transaction.
+  static asio::awaitable<Status> Walk(ReaderPool& walker, SnapshotSink& sink);
+
+  std::string path_;  // snapshots open a connection of their own
   std::unique_ptr<Writer> writer_;
   std::unique_ptr<ReaderPool> readers_;
   std::function<void()> wake_;  // set once before serving (WatchEvents)
