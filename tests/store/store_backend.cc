@@ -34,14 +34,13 @@ StoreBackend SqliteBackend() {
             std::error_code ignored;
             std::filesystem::remove_all(file.parent_path().parent_path(), ignored);
           },
+      .unavailable = [] { return std::string(); },
   };
 }
 
-// PostgreSQL when TODO_TEST_PG_URL names a server: each location is a new database on it,
-// dropped by discard.
-std::optional<StoreBackend> PostgresBackend() {
-  const char* url = std::getenv("TODO_TEST_PG_URL");
-  if (url == nullptr || *url == '\0') return std::nullopt;
+// PostgreSQL on the server TODO_TEST_PG_URL names (read when a case runs): each location is
+// a new database on it, dropped by discard.
+StoreBackend PostgresBackend() {
   // The databases alive now, by URL; guarded because tests may open stores from threads.
   static std::mutex mu;
   static std::map<std::string, std::unique_ptr<testing::TestDatabase>> alive;
@@ -61,15 +60,19 @@ std::optional<StoreBackend> PostgresBackend() {
             std::lock_guard lock(mu);
             alive.erase(location);
           },
+      .unavailable =
+          [] {
+            const char* url = std::getenv("TODO_TEST_PG_URL");
+            return url == nullptr || *url == '\0' ? std::string("TODO_TEST_PG_URL is not set")
+                                                   : std::string();
+          },
   };
 }
 
 }  // namespace
 
 std::vector<StoreBackend> Backends() {
-  std::vector<StoreBackend> backends = {SqliteBackend()};
-  if (std::optional<StoreBackend> pg = PostgresBackend()) backends.push_back(*std::move(pg));
-  return backends;
+  return {SqliteBackend(), PostgresBackend()};
 }
 
 }  // namespace todo::store::conformance

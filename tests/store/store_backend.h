@@ -24,9 +24,13 @@ struct StoreBackend {
   std::function<std::string()> fresh_location;
   // Deletes what fresh_location created, once the test closed its stores. May be empty.
   std::function<void(const std::string& location)> discard;
+  // Why this backend cannot run now ("" when it can): its cases are then skipped.
+  std::function<std::string()> unavailable;
 };
 
-// SQLite always; PostgreSQL when TODO_TEST_PG_URL names a server (see store_backend.cc).
+// SQLite, and PostgreSQL, which runs when TODO_TEST_PG_URL names a server and is skipped
+// otherwise (see store_backend.cc). Both are always listed: CTest learns the cases when the
+// suite is built, before scripts/test starts the server.
 std::vector<StoreBackend> Backends();
 
 }  // namespace todo::store::conformance

@@ -119,6 +119,9 @@ ImportItem DoneItem(std::string text, TimePoint created, std::optional<TimePoint
 class StoreConformance : public ::testing::TestWithParam<StoreBackend> {
  protected:
   void SetUp() override {
+    if (GetParam().unavailable) {
+      if (std::string why = GetParam().unavailable(); !why.empty()) GTEST_SKIP() << why;
+    }
     location_ = GetParam().fresh_location();
     store_ = Open();
     ASSERT_NE(store_, nullptr);
@@ -126,7 +129,7 @@ class StoreConformance : public ::testing::TestWithParam<StoreBackend> {
 
   void TearDown() override {
     store_.reset();
-    if (GetParam().discard) GetParam().discard(location_);
+    if (GetParam().discard && !location_.empty()) GetParam().discard(location_);
   }
 
   std::unique_ptr<Store> Open() {

@@ -14,6 +14,7 @@
 
 #include "core/validate.h"
 #include "store/checks.h"
+#include "store/import_match.h"
 #include "store/recorded.h"
 #include "store/sqlite/connection.h"
 #include "store/sqlite/migrations.h"
@@ -277,21 +278,6 @@ Result<Written<T>> WriteOnce(Connection& db, const std::string& user,
   return Written<T>{.value = std::move(result).value(), .replay = std::nullopt};
 }
 
-int64_t FloorTo(int64_t ms, int64_t precision) {
-  int64_t rest = ms % precision;
-  if (rest < 0) rest += precision;
-  return ms - rest;
-}
-
-// What an imported item is matched on: its text and, when the file gave a creation time,
-// the interval [floor, floor + precision) that time falls into.
-struct ImportKey {
-  std::string_view text;
-  std::optional<int64_t> floor;
-  int64_t precision = 1;
-  auto operator<=>(const ImportKey&) const = default;
-};
-
 Result<ImportStats> Import(Connection& db, const std::string& user,
                            const std::vector<ImportItem>& items) {
   core::TimePoint now = core::Now();
@@ -307,32 +293,12 @@ Result<ImportStats> Import(Connection& db, const std::string& user,
       if (auto it = existing.find(text); it != existing.end()) it->second.push_back(select.Int(1));
     }
   }
-  for (auto& [text, times] : existing) std::sort(times.begin(), times.end());
-
-  // For each key, how many existing tasks are still unmatched by the file's items so far.
-  std::map<ImportKey, int64_t> unmatched;
-  ImportStats stats;
+  std::vector<const ImportItem*> to_add = ItemsToAdd(items, existing);
+  ImportStats stats{.added = 0, .skipped = static_cast<int64_t>(items.size() - to_add.size())};
   int64_t open_added = 0;
   int64_t done_added = 0;
-  for (const ImportItem& item : items) {
-    ImportKey key{.text = item.text, .floor = std::nullopt, .precision = item.precision.count()};
-    if (item.created) key.floor = FloorTo(core::ToMillis(*item.created), key.precision);
-    auto [it, fresh] = unmatched.try_emplace(key, 0);
-    if (fresh) {
-      const std::vector<int64_t>& times = existing.at(item.text);
-      if (!key.floor) {
-        it->second = static_cast<int64_t>(times.size());
-      } else {
-        auto first = std::lower_bound(times.begin(), times.end(), *key.floor);
-        auto last = std::lower_bound(first, times.end(), *key.floor + key.precision);
-        it->second = last - first;
-      }
-    }
-    if (it->second > 0) {
-      --it->second;
-      ++stats.skipped;
-      continue;
-    }
+  for (const ImportItem* added : to_add) {
+    const ImportItem& item = *added;
     Task task;
     task.user = user;
     task.text = item.text;
