@@ -1013,7 +1013,9 @@ Result<std::unique_ptr<Store>> OpenPostgresStore(std::string_view url, const Ope
       conn, [](void*, const char*) {}, nullptr);
   Status migrated = pg::Migrate(conn, options.migrate && !options.replica);
   PQfinish(conn);
-  if (!migrated.ok()) return migrated;
+  // A replica that has not replayed the schema (or its last migration) yet is opened all the
+  // same, like one that is down: its reads fail and go to the primary until it catches up.
+  if (!migrated.ok() && !options.replica) return migrated;
   return std::unique_ptr<Store>(new PostgresStore(url, options));
 }
 
