@@ -4,8 +4,9 @@
 // are in flight, the write runs at once, alone (no added latency under light load). When
 // every connection is busy, writes queue; whoever drives the next batch takes everything
 // queued (up to kMaxBatch writes) and sends it as ONE transaction: all the writes' statements
-// in one pipeline segment, one Sync, one commit, one WAL flush for all of them. Under load,
-// batches grow by themselves.
+// in one pipeline segment, one Sync, one commit, one WAL flush for all of them, then a
+// segment of its own that reads the WAL position after the commit (each write's
+// Written::position). Under load, batches grow by themselves.
 //
 // A batch's writes are ordered by user (stably) so that every transaction takes the users'
 // tally-row locks in the same order: concurrent batches cannot deadlock. Each write is still
