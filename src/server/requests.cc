@@ -65,6 +65,23 @@ Result<int64_t> ParseAfter(std::string_view value) {
   return *v;
 }
 
+// A page's parameters, limit and after, shared by the listings: applies `name`=`value` to
+// `limit` / `after` if it is one of them. Not OK for a bad value; OK (and nothing set) for
+// any other name.
+Status ApplyPageParameter(std::string_view name, std::string_view value, int& limit,
+                          int64_t& after) {
+  if (name == "limit") {
+    Result<int> parsed = ParseLimit(value);
+    if (!parsed.ok()) return parsed.status();
+    limit = *parsed;
+  } else if (name == "after") {
+    Result<int64_t> parsed = ParseAfter(value);
+    if (!parsed.ok()) return parsed.status();
+    after = *parsed;
+  }
+  return Status::Ok();
+}
+
 // Rejects a parameter given twice, so that "limit=5&limit=500" is not silently one of them.
 Status CheckUnique(const std::vector<std::pair<std::string, std::string>>& params) {
   for (std::size_t i = 0; i < params.size(); ++i) {
@@ -152,14 +169,8 @@ Result<store::TaskQuery> ParseTaskListQuery(std::string_view query) {
       Result<core::TaskState> state = core::ParseTaskState(value);
       if (!state.ok()) return BadParameter("state", "must be open, done or all");
       q.state = *state;
-    } else if (name == "limit") {
-      Result<int> limit = ParseLimit(value);
-      if (!limit.ok()) return limit.status();
-      q.limit = *limit;
-    } else if (name == "after") {
-      Result<int64_t> after = ParseAfter(value);
-      if (!after.ok()) return after.status();
-      q.after = *after;
+    } else if (Status s = ApplyPageParameter(name, value, q.limit, q.after); !s.ok()) {
+      return s;
     }
   }
   return q;
@@ -171,15 +182,7 @@ Result<EventListQuery> ParseEventListQuery(std::string_view query) {
   if (Status s = CheckUnique(*params); !s.ok()) return s;
   EventListQuery q;
   for (const auto& [name, value] : *params) {
-    if (name == "limit") {
-      Result<int> limit = ParseLimit(value);
-      if (!limit.ok()) return limit.status();
-      q.limit = *limit;
-    } else if (name == "after") {
-      Result<int64_t> after = ParseAfter(value);
-      if (!after.ok()) return after.status();
-      q.after = *after;
-    }
+    if (Status s = ApplyPageParameter(name, value, q.limit, q.after); !s.ok()) return s;
   }
   return q;
 }

@@ -28,6 +28,14 @@ core::Status CheckAfter(int64_t after) {
   return core::Status::InvalidArgument("after must not be negative");
 }
 
+core::Result<std::string> ListedUser(const Actor& actor, const TaskQuery& query) {
+  if (core::Status s = CheckLimit(query.limit); !s.ok()) return s;
+  if (core::Status s = CheckAfter(query.after); !s.ok()) return s;
+  if (core::CanReadAll(actor.role) || query.user == actor.name) return query.user;
+  if (query.user.empty()) return actor.name;
+  return core::Status::PermissionDenied("a developer lists only their own tasks");
+}
+
 core::Status CheckPosition(std::string_view position) {
   auto hex_part = [](std::string_view part) {
     return !part.empty() && part.size() <= 8 &&

@@ -487,16 +487,9 @@ asio::awaitable<Result<Task>> PostgresStore::GetTask(const Actor& actor, int64_t
 
 asio::awaitable<Result<TaskPage>> PostgresStore::ListTasks(const Actor& actor,
                                                            const TaskQuery& query) {
-  if (Status s = CheckLimit(query.limit); !s.ok()) co_return s;
-  if (Status s = CheckAfter(query.after); !s.ok()) co_return s;
-  std::string user = query.user;
-  if (!core::CanReadAll(actor.role)) {
-    if (user.empty()) {
-      user = actor.name;
-    } else if (user != actor.name) {
-      co_return Status::PermissionDenied("a developer lists only their own tasks");
-    }
-  }
+  Result<std::string> listed = ListedUser(actor, query);
+  if (!listed.ok()) co_return listed.status();
+  std::string user = std::move(listed).value();
   const pg::Statement* statement = nullptr;
   switch (query.state) {
     case core::TaskState::kOpen:

@@ -429,16 +429,9 @@ asio::awaitable<Result<Task>> SqliteStore::GetTask(const Actor& actor, int64_t i
 
 asio::awaitable<Result<TaskPage>> SqliteStore::ListTasks(const Actor& actor,
                                                          const TaskQuery& query) {
-  if (Status s = CheckLimit(query.limit); !s.ok()) co_return s;
-  if (Status s = CheckAfter(query.after); !s.ok()) co_return s;
-  std::string user = query.user;
-  if (!core::CanReadAll(actor.role)) {
-    if (user.empty()) {
-      user = actor.name;
-    } else if (user != actor.name) {
-      co_return Status::PermissionDenied("a developer lists only their own tasks");
-    }
-  }
+  Result<std::string> listed = ListedUser(actor, query);
+  if (!listed.ok()) co_return listed.status();
+  std::string user = std::move(listed).value();
   auto work = [user = std::move(user), state = query.state, after = query.after,
                limit = query.limit](Connection& db) -> Result<TaskPage> {
     const char* sql = nullptr;
