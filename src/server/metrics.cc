@@ -159,6 +159,14 @@ std::string Metrics::Render(const Gauges& gauges) const {
   line("todo_replica_reads_total{served_by=\"replica\"} " + std::to_string(gauges.replica_reads));
   line("todo_replica_reads_total{served_by=\"primary\"} " +
        std::to_string(gauges.replica_fallbacks));
+  line("# HELP todo_db_batches_total Round trips of the PostgreSQL batchers (group commit).");
+  line("# TYPE todo_db_batches_total counter");
+  line("todo_db_batches_total " + std::to_string(gauges.batches.batches));
+  line("# HELP todo_db_batched_total What those round trips carried: writes in their shared "
+       "transactions, other statements alone.");
+  line("# TYPE todo_db_batched_total counter");
+  line("todo_db_batched_total{kind=\"write\"} " + std::to_string(gauges.batches.writes));
+  line("todo_db_batched_total{kind=\"alone\"} " + std::to_string(gauges.batches.alone));
   return out;
 }
 

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "server/router.h"
+#include "store/store.h"
 
 namespace todo::server {
 
@@ -79,11 +80,13 @@ class Metrics {
     // (the replica was behind the request's Todo-Min-Position, or could not answer).
     uint64_t replica_reads = 0;
     uint64_t replica_fallbacks = 0;
+    store::Store::BatchStats batches;  // the primary store's
   };
   // The whole exposition: todo_http_requests_total{route,method,status},
   // todo_http_request_duration_seconds{route} (histogram), todo_errors_total{code},
   // todo_http_connections, todo_http_connections_accepted_total,
-  // todo_http_connections_rejected_total, todo_store_calls_in_flight.
+  // todo_http_connections_rejected_total, todo_store_calls_in_flight,
+  // todo_replica_reads_total{served_by}, todo_db_batches_total, todo_db_batched_total{kind}.
   std::string Render(const Gauges& gauges) const;
 
  private:

@@ -500,7 +500,7 @@ void Server::Serve(store::Store& store, store::Store* read_store) {
   if (read_store != nullptr) {
     st.read_gate = std::make_unique<StoreGate>(*read_store, st.options.request_deadline);
   }
-  st.api = std::make_unique<Api>(*st.gate, st.read_gate.get(), st.options, [&st] {
+  st.api = std::make_unique<Api>(*st.gate, st.read_gate.get(), st.options, [&st, &store] {
     Metrics::Gauges g;
     g.connections_open = st.connections_open.load();
     g.connections_accepted = st.connections_accepted.load();
@@ -509,6 +509,7 @@ void Server::Serve(store::Store& store, store::Store* read_store) {
         st.gate->in_flight() + (st.read_gate ? st.read_gate->in_flight() : 0);
     g.replica_reads = st.api->replica_reads();
     g.replica_fallbacks = st.api->replica_fallbacks();
+    g.batches = store.batch_stats();
     return st.metrics.Render(g);
   });
   FeedOptions feed_options;

@@ -260,6 +260,15 @@ class Store {
 
   // OK if the database answers a trivial query now; kUnavailable otherwise.
   virtual asio::awaitable<Status> Ping() = 0;
+
+  // Round trips to the database and what they carried, since the store opened (PostgreSQL's
+  // batches, pg_batch.h; all zero for SQLite). Any thread.
+  struct BatchStats {
+    uint64_t batches = 0;  // round trips of the batchers
+    uint64_t writes = 0;   // writes they carried in their shared transactions
+    uint64_t alone = 0;    // reads and others they carried in segments of their own
+  };
+  virtual BatchStats batch_stats() const { return {}; }
 };
 
 // Options for OpenStore.

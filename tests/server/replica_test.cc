@@ -22,6 +22,10 @@ using std::chrono::steady_clock;
 
 constexpr const char* kApplyDelay = "3s";
 constexpr auto kApplyDelayDuration = seconds(3);
+// How long the replica may take to catch up. It replicates the whole test cluster, so while
+// other tests (copies, snapshots of 200k tasks) write a lot of WAL on the 2 cores, it can
+// fall well behind: 30 s was once not enough under the full parallel suite.
+constexpr auto kCatchUp = seconds(120);
 
 std::string Pg(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {std::string(TODO_SOURCE_DIR) + "/scripts/pg"};
@@ -98,7 +102,7 @@ TEST_P(ReplicaTest, AWriteIsSeenAtOnceByAReadThatPassesItsPosition) {
   HttpClient mia(reader->port(), mia_);
   // The test's database reaches the replica 3 s late too: wait until the replica itself
   // answers, with every account.
-  steady_clock::time_point give_up = steady_clock::now() + seconds(30);
+  steady_clock::time_point give_up = steady_clock::now() + kCatchUp;
   bool replica_ready = false;
   while (!replica_ready && steady_clock::now() < give_up) {
     int64_t before = ReplicaReads(reader->port(), "replica");
@@ -134,7 +138,7 @@ TEST_P(ReplicaTest, AWriteIsSeenAtOnceByAReadThatPassesItsPosition) {
   // they have the write. (The position is read after the commit, so it can be past the
   // commit record by other databases' WAL: with the 3 s apply delay the replica may show
   // the task a few seconds before it has replayed the position. Wait for the position.)
-  give_up = steady_clock::now() + seconds(30);
+  give_up = steady_clock::now() + kCatchUp;
   bool by_replica = false;
   while (!by_replica && steady_clock::now() < give_up) {
     int64_t served = ReplicaReads(reader->port(), "replica");

@@ -1134,6 +1134,78 @@ TEST_P(StoreConformance, UpdateRemoveAndRemoveOldestReplayToo) {
                                     EventKind::kEdited, EventKind::kRemoved, EventKind::kRemoved}));
 }
 
+TEST_P(StoreConformance, AKeyRecordedForAnotherRequestConflictsEvenWhenTheTaskIsGone) {
+  Idempotency<Task> added = TaskKey("k1", "POST /v1/tasks a");
+  ASSERT_TRUE(RunSync(store_->AddTask(kAlice, "a", &added)).ok());
+  Idempotency<Task> other = TaskKey("k1", "DELETE 999999", 204);
+  EXPECT_EQ(CodeOf(RunSync(store_->RemoveTask(kAlice, 999999, &other))), ErrorCode::kConflict);
+  EXPECT_EQ(CodeOf(RunSync(store_->UpdateTask(kAlice, 999999, SetText("z"), &other))),
+            ErrorCode::kConflict);
+  EXPECT_EQ(List(kAlice).size(), 1u);
+  EXPECT_EQ(Events().size(), 1u);
+}
+
+TEST_P(StoreConformance, AnEditThatChangesNothingIsRecordedAndReplayed) {
+  Task a = Add(kAlice, "a");
+  Idempotency<Task> same = TaskKey("same", "PATCH a a", 200);
+  auto first = RunSync(store_->UpdateTask(kAlice, a.id, SetText("a"), &same));
+  ASSERT_TRUE(first.ok() && first->value) << first.status().ToString();
+  EXPECT_EQ(*first->value, a);
+  auto again = RunSync(store_->UpdateTask(kAlice, a.id, SetText("a"), &same));
+  ASSERT_TRUE(again.ok() && again->replay) << again.status().ToString();
+  EXPECT_EQ(again->replay->body, "{\"id\":" + std::to_string(a.id) + "}");
+  EXPECT_EQ(Events().size(), 1u);
+}
+
+// Retries racing their first attempt, among other writes: each key applies once, every
+// retry gets the first answer, and a replay does not fail the writes batched with it.
+TEST_P(StoreConformance, ConcurrentRetriesOfOneKeyApplyOnceAndDisturbNobody) {
+  CreateAccount("alice", Role::kDeveloper);
+  constexpr int kThreads = 8;
+  constexpr int kEach = 20;
+  Idempotency<Task> shared = TaskKey("shared", "POST /v1/tasks shared");
+  std::atomic<int> failures = 0;
+  std::atomic<int> firsts = 0;
+  std::mutex mu;
+  std::set<std::string> shared_bodies;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        if (i % 2 == 0) {
+          auto answer = RunSync(store_->AddTask(kAlice, "shared", &shared));
+          if (!answer.ok()) {
+            ++failures;
+            continue;
+          }
+          std::lock_guard lock(mu);
+          if (answer->value) {
+            ++firsts;
+            shared_bodies.insert(shared.render(*answer->value));
+          } else {
+            shared_bodies.insert(answer->replay->body);
+          }
+        } else {
+          std::string text = "own " + std::to_string(t) + " " + std::to_string(i);
+          Idempotency<Task> own = TaskKey(text, "POST /v1/tasks " + text);
+          auto answer = RunSync(store_->AddTask(kAlice, text, &own));
+          if (!answer.ok() || !answer->value) ++failures;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(firsts, 1);
+  EXPECT_EQ(shared_bodies.size(), 1u);  // every retry answered as the first time
+  constexpr std::size_t kTasks = 1 + kThreads * kEach / 2;
+  EXPECT_EQ(List(kAlice).size(), kTasks);
+  EXPECT_EQ(Events().size(), kTasks);
+  std::vector<UserSummary> users = Users();
+  ASSERT_EQ(users.size(), 1u);
+  EXPECT_EQ(users[0].open, static_cast<int64_t>(kTasks));
+}
+
 TEST_P(StoreConformance, FailedWritesAreNotRecorded) {
   Idempotency<Task> idem = TaskKey("k", "DELETE 999");
   EXPECT_EQ(CodeOf(RunSync(store_->RemoveTask(kAlice, 999999, &idem))), ErrorCode::kNotFound);

@@ -22,7 +22,7 @@ struct Batcher::Write {
   asio::steady_timer timer;  // cancelled to wake the write (done, or its turn to drive)
   Status status;
   std::vector<PgResult>* results = nullptr;
-  std::string* position = nullptr;
+  std::string* position = nullptr;  // null: runs alone (RunAlone)
 };
 
 Batcher::Batcher(asio::io_context& io, Pool& pool, int max_drivers)
@@ -37,6 +37,23 @@ asio::awaitable<Status> Batcher::Run(const std::vector<Query>& queries, const st
   me.deadline = deadline;
   me.results = &results;
   me.position = &position;
+  co_return co_await Enqueue(me);
+}
+
+asio::awaitable<Status> Batcher::RunAlone(const std::vector<Query>& queries,
+                                          std::vector<PgResult>& results,
+                                          Clock::time_point deadline) {
+  static const std::string kNobody;
+  Write me(io_);
+  me.queries = &queries;
+  me.user = &kNobody;
+  me.deadline = deadline;
+  me.results = &results;
+  co_return co_await Enqueue(me);
+}
+
+asio::awaitable<Status> Batcher::Enqueue(Write& me) {
+  const Clock::time_point deadline = me.deadline;
   queued_.push_back(&me);
   if (drivers_ < max_drivers_) {
     ++drivers_;
@@ -128,48 +145,67 @@ void Batcher::Finish(std::vector<Write*>& batch, Write& me) {
 }
 
 asio::awaitable<void> Batcher::RunBatch(Connection& connection, std::vector<Write*>& batch) {
-  ++batches_;
-  writes_ += batch.size();
   // The latest of the writes' deadlines: one write close to its own must not cut short the
   // batch of all the others (each still waits at most about its own timeout twice).
   Clock::time_point deadline = Clock::time_point::min();
   for (Write* write : batch) deadline = std::max(deadline, write->deadline);
 
-  std::stable_sort(batch.begin(), batch.end(),
+  // The writes first, ordered by user; then those that run alone, in arrival order.
+  auto alone = std::stable_partition(batch.begin(), batch.end(),
+                                     [](const Write* w) { return w->position != nullptr; });
+  std::stable_sort(batch.begin(), alone,
                    [](const Write* a, const Write* b) { return *a->user < *b->user; });
-  // One segment (one transaction) with every write, then one with kWalPosition.
+  const std::size_t shared = static_cast<std::size_t>(alone - batch.begin());
+  batches_.fetch_add(1, std::memory_order_relaxed);
+  writes_.fetch_add(shared, std::memory_order_relaxed);
+  alone_.fetch_add(batch.size() - shared, std::memory_order_relaxed);
+
+  // One segment (one transaction) with every write, then one with kWalPosition (if there are
+  // writes), then one per alone.
   std::vector<Query> all;
-  std::vector<std::size_t> sizes;
-  for (Write* write : batch) {
-    all.insert(all.end(), write->queries->begin(), write->queries->end());
-    sizes.push_back(write->queries->size());
+  std::vector<std::size_t> segments;
+  for (std::size_t w = 0; w < shared; ++w) {
+    all.insert(all.end(), batch[w]->queries->begin(), batch[w]->queries->end());
   }
-  all.push_back(Query{&kWalPosition, Params()});
-  std::size_t writes_size = all.size() - 1;
-  const std::size_t together[] = {writes_size, 1};
+  const std::size_t writes_size = all.size();
+  if (shared > 0) {
+    all.push_back(Query{&kWalPosition, Params()});
+    segments = {writes_size, 1};
+  }
+  for (std::size_t w = shared; w < batch.size(); ++w) {
+    all.insert(all.end(), batch[w]->queries->begin(), batch[w]->queries->end());
+    segments.push_back(batch[w]->queries->size());
+  }
   std::vector<PgResult> results;
-  Status status = co_await connection.Run(all, together, results, deadline);
+  Status status = co_await connection.Run(all, segments, results, deadline);
   bool failed = status.ok() && std::any_of(results.begin(), results.begin() + writes_size,
                                            [](const PgResult& r) { return !r.ok(); });
-  if (failed && batch.size() > 1) {
+  if (failed && shared > 1) {
     // The one transaction was rolled back: send each write again in a transaction of its
-    // own (one segment each), still in one round trip.
-    sizes.push_back(1);
-    status = co_await connection.Run(all, sizes, results, deadline);
+    // own (one segment each), still in one round trip. The alones' results are kept.
+    std::vector<std::size_t> each;
+    for (std::size_t w = 0; w < shared; ++w) each.push_back(batch[w]->queries->size());
+    each.push_back(1);
+    std::span<const Query> writes_again(all.data(), writes_size + 1);
+    std::vector<PgResult> again;
+    status = co_await connection.Run(writes_again, each, again, deadline);
+    std::move(again.begin(), again.end(), results.begin());
   }
   std::string position;
-  if (status.ok() && results.back().ok() && results.back().rows() == 1) {
-    position = results.back().Text(0, 0);
+  if (status.ok() && shared > 0 && results[writes_size].ok() &&
+      results[writes_size].rows() == 1) {
+    position = results[writes_size].Text(0, 0);
   }
   std::size_t next = 0;
   for (Write* write : batch) {
     write->status = status;
     if (!status.ok()) continue;
+    if (shared > 0 && next == writes_size) ++next;  // past kWalPosition's result
     write->results->clear();
     for (std::size_t i = 0; i < write->queries->size(); ++i) {
       write->results->push_back(std::move(results[next++]));
     }
-    *write->position = position;
+    if (write->position != nullptr) *write->position = position;
   }
 }
 

@@ -1,4 +1,5 @@
-// Group commit for one event loop's writes: natural batching, no timers.
+// Group commit for one event loop's writes, and pipelining of its reads: natural batching, no
+// timers.
 //
 // A write hands its statements to the loop's Batcher. While fewer batches than connections
 // are in flight, the write runs at once, alone (no added latency under light load). When
@@ -7,6 +8,13 @@
 // in one pipeline segment, one Sync, one commit, one WAL flush for all of them, then a
 // segment of its own that reads the WAL position after the commit (each write's
 // Written::position). Under load, batches grow by themselves.
+//
+// Reads (and the few writes that run alone: account creation, the purge) join the same
+// batches but not the transaction: each is a segment of its own after the writes' (its own
+// implicit transaction; an error in it touches nobody else). So under load a round trip
+// carries the writes and the reads that queued meanwhile, and the database wakes once for
+// them all instead of once per statement: fewer connections, bigger batches, less CPU per
+// operation on both sides (docs/benchmarks.md).
 //
 // A batch's writes are ordered by user (stably) so that every transaction takes the users'
 // tally-row locks in the same order: concurrent batches cannot deadlock. Each write is still
@@ -25,6 +33,7 @@
 // Thread-safety: none; one Batcher per loop, used only from that loop's thread.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <deque>
@@ -54,12 +63,22 @@ class Batcher {
                                     std::vector<PgResult>& results, std::string& position,
                                     Clock::time_point deadline);
 
-  // Batches sent and writes they carried, since the start (for measurements).
-  std::size_t batches() const { return batches_; }
-  std::size_t writes() const { return writes_; }
+  // Runs `queries` as one segment of their own (their own implicit transaction) in the next
+  // batch; must not hold transaction control (BEGIN, COMMIT). Same contract as Run, without
+  // a position.
+  asio::awaitable<core::Status> RunAlone(const std::vector<Query>& queries,
+                                         std::vector<PgResult>& results,
+                                         Clock::time_point deadline);
+
+  // Batches sent, writes and alones they carried, since the start. Any thread.
+  uint64_t batches() const { return batches_.load(std::memory_order_relaxed); }
+  uint64_t writes() const { return writes_.load(std::memory_order_relaxed); }
+  uint64_t alone() const { return alone_.load(std::memory_order_relaxed); }
 
  private:
   struct Write;
+  // Queues `me` and waits until it is done (driving batches if it gets the role).
+  asio::awaitable<core::Status> Enqueue(Write& me);
   // Drives batches until `me` is done; then passes the role on (or gives it up).
   asio::awaitable<void> Drive(Write& me);
   // Takes up to kMaxBatch queued writes; fails (and wakes) those already past their deadline.
@@ -74,8 +93,9 @@ class Batcher {
   int max_drivers_;
   int drivers_ = 0;
   std::deque<Write*> queued_;
-  std::size_t batches_ = 0;
-  std::size_t writes_ = 0;
+  std::atomic<uint64_t> batches_{0};
+  std::atomic<uint64_t> writes_{0};
+  std::atomic<uint64_t> alone_{0};
 };
 
 }  // namespace todo::store::pg

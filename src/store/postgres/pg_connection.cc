@@ -38,6 +38,7 @@ std::string PgResult::error_message() const {
 }
 
 int PgResult::rows() const { return result_ ? PQntuples(result_.get()) : 0; }
+int PgResult::columns() const { return result_ ? PQnfields(result_.get()) : 0; }
 
 bool PgResult::IsNull(int row, int col) const { return PQgetisnull(result_.get(), row, col) != 0; }
 

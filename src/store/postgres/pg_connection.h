@@ -54,6 +54,7 @@ class PgResult {
   std::string error_message() const;
 
   int rows() const;
+  int columns() const;
   bool IsNull(int row, int col) const;
   std::string_view Text(int row, int col) const;
   std::string String(int row, int col) const { return std::string(Text(row, col)); }

@@ -92,6 +92,7 @@ CREATE TABLE todo.request (
 -- Purging records older than their retention.
 CREATE INDEX request_at ON todo.request (at);
 
+-- (Unused since the third session: a write statement now claims its key itself, pg_sql.h.)
 -- Claims (user, key) for the calling transaction, or raises SQLSTATE TD001 if a committed
 -- (or concurrently committing) request already holds it. The raise aborts the pipeline, so
 -- the write sent after it in the same round trip never runs.
@@ -114,9 +115,6 @@ ALTER TABLE todo.request ADD COLUMN result text;
 )sql";
 
 inline constexpr std::array<const char*, 2> kMigrations = {kMigration1, kMigration2};
-
-// The SQLSTATE todo.claim_request raises for a key already recorded.
-inline constexpr char kKeyTakenState[] = "TD001";
 
 // Brings the database's schema up to date on the blocking connection `conn` (open time
 // only), or with `apply` false only checks that it is current. kInternal if a migration

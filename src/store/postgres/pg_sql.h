@@ -33,11 +33,23 @@
 
 namespace todo::store::pg {
 
-// Run when a connection opens. A request that gives up (its deadline passed) closes its
-// connection; without this the server would finish the request's work, and perhaps commit
-// it, whenever the lock or the load that held it up goes away. With it, a backend that is
-// still waiting notices the closed socket within a second and aborts.
-inline constexpr Statement kSessionSetup{"", "SET client_connection_check_interval = 1000"};
+// Run when a connection opens.
+//
+// client_connection_check_interval: a request that gives up (its deadline passed) closes
+// its connection; without this the server would finish the request's work, and perhaps
+// commit it, whenever the lock or the load that held it up goes away. With it, a backend
+// that is still waiting notices the closed socket within a second and aborts.
+//
+// plan_cache_mode: every statement here is planned once per connection (a generic plan).
+// By default PostgreSQL compares a generic plan with plans made for each call's values and,
+// for the writes, keeps re-planning on every call (a custom plan can fold away the `$k IS
+// NULL` branches, so it always looks cheaper): a third of the database's CPU under the
+// benchmark's load went to the planner (docs/benchmarks.md). Each statement names the index
+// it uses, and the generic plan uses it for any value.
+inline constexpr Statement kSessionSetup{
+    "",
+    "SELECT set_config('client_connection_check_interval', '1000', false), "
+    "set_config('plan_cache_mode', 'force_generic_plan', false)"};
 
 // Transaction control and the health check: no table, no index.
 inline constexpr Statement kBegin{"begin", "BEGIN"};
@@ -56,15 +68,26 @@ inline constexpr Statement kEnsureTally{
     "INSERT INTO todo.tally (td_user, open_count, done_count, last_update_time) "
     "VALUES ($1::text, 0, 0, NULL) ON CONFLICT (td_user) DO NOTHING"};
 
-// $1 user, $2 text, $3 key, $4 status (kRecordResult). Appends to the element primary key
+// $1 user, $2 text, then the key columns $3 key, $4 status, $5 fingerprint (see "Idempotency
+// records" below). Draws the task's id first (the element identity's sequence), so the
+// request record is inserted complete, before the task. Appends to the element primary key
 // and (td_user, id) indexes, to the event primary key and event_user_id; tally primary key
-// (upsert); request primary key. Returns id, created ms. Records the task's row as a JSON
-// array.
+// (upsert); request primary key and request_at. Returns id, created ms, claimed.
 inline constexpr Statement kAddTask{"add_task", R"sql(
-WITH t AS (
-  INSERT INTO todo.element (td_user, init_time, last_update_time, task)
-  VALUES ($1::text, date_trunc('milliseconds', now()), date_trunc('milliseconds', now()),
-          $2::text)
+WITH i AS (
+  SELECT nextval('todo.element_id_seq') AS id, date_trunc('milliseconds', now()) AS at),
+k AS (
+  INSERT INTO todo.request (td_user, key, fingerprint, status, body, at, result)
+  SELECT $1::text, $3::text, $5::text, $4::int4, '', now(),
+         json_build_array(i.id, $2::text, todo.ms(i.at), todo.ms(i.at), NULL)::text
+  FROM i WHERE $3::text IS NOT NULL
+  ON CONFLICT (td_user, key) DO NOTHING
+  RETURNING 1),
+go AS (SELECT $3::text IS NULL OR EXISTS (SELECT 1 FROM k) AS ok),
+t AS (
+  INSERT INTO todo.element (id, td_user, init_time, last_update_time, task)
+  OVERRIDING SYSTEM VALUE
+  SELECT i.id, $1::text, i.at, i.at, $2::text FROM i, go WHERE go.ok
   RETURNING id, init_time),
 e AS (
   INSERT INTO todo.event (at, td_user, actor, kind, task_id, task)
@@ -75,13 +98,9 @@ c AS (
   SELECT $1::text, 1, 0, t.init_time FROM t
   ON CONFLICT (td_user) DO UPDATE
   SET open_count = y.open_count + 1,
-      last_update_time = greatest(y.last_update_time, excluded.last_update_time)),
-r AS (
-  UPDATE todo.request SET status = $4::int4,
-         result = (SELECT json_build_array(t.id, $2::text, todo.ms(t.init_time),
-                                           todo.ms(t.init_time), NULL)::text FROM t)
-  WHERE td_user = $1::text AND key = $3::text)
-SELECT t.id, todo.ms(t.init_time) FROM t)sql"};
+      last_update_time = greatest(y.last_update_time, excluded.last_update_time))
+SELECT t.id, todo.ms(t.init_time), true FROM t
+UNION ALL SELECT NULL, NULL, false FROM go WHERE NOT go.ok)sql"};
 
 // $1 id, $2 user. element_user_id: the one entry (td_user, id).
 inline constexpr Statement kGetTaskOfUser{
@@ -130,11 +149,13 @@ inline constexpr Statement kListAny{
     "SELECT id, td_user, task, todo.ms(init_time), todo.ms(last_update_time), "
     "todo.ms(done_time) FROM todo.element WHERE id > $1::int8 ORDER BY id LIMIT $2::int4"};
 
-// $1 user, $2 id, $3 new text or NULL, $4 new done state or NULL, $5 key, $6 status
-// (kRecordResult). After kLockUser. element_user_id: the one entry (td_user, id); event
-// appends; tally primary key; request primary key. Changes, logs and counts only what
-// actually changes (edited before done/undone). Returns the task as it is now (no row: not
-// the user's task, and the key is released). Records the task's row as a JSON array.
+// $1 user, $2 id, $3 new text or NULL, $4 new done state or NULL, then the key columns $5
+// key, $6 status, $7 fingerprint. After kLockUser. element_user_id: the one entry (td_user,
+// id); event appends; tally primary key; request primary key and request_at. Changes, logs
+// and counts only what actually changes (edited before done/undone). Returns the task as it
+// is now, and claimed (no row: not the user's task, nothing recorded). The task as it will
+// be is computed from the row as it is (`now_`), so the record is inserted complete before
+// the change; under the user's lock nobody else changes the row in between.
 inline constexpr Statement kUpdateTask{"update_task", R"sql(
 WITH old AS (
   SELECT id, task, init_time, last_update_time, done_time
@@ -144,14 +165,31 @@ ch AS (
          coalesce($3::text <> old.task, false) AS edit,
          coalesce($4::bool <> (old.done_time IS NOT NULL), false) AS flip
   FROM old),
+now_ AS (
+  SELECT old.id, CASE WHEN ch.edit THEN $3::text ELSE old.task END AS task,
+         todo.ms(old.init_time) AS created,
+         todo.ms(CASE WHEN ch.edit OR ch.flip THEN ch.at ELSE old.last_update_time END) AS updated,
+         todo.ms(CASE WHEN NOT ch.flip THEN old.done_time WHEN $4::bool THEN ch.at END) AS done
+  FROM old, ch),
+k AS (
+  INSERT INTO todo.request (td_user, key, fingerprint, status, body, at, result)
+  SELECT $1::text, $5::text, $7::text, $6::int4, '', now(),
+         json_build_array(id, task, created, updated, done)::text
+  FROM now_ WHERE $5::text IS NOT NULL
+  ON CONFLICT (td_user, key) DO NOTHING
+  RETURNING 1),
+go AS (
+  SELECT $5::text IS NULL OR EXISTS (SELECT 1 FROM k)
+         OR NOT (EXISTS (SELECT 1 FROM old) OR EXISTS (
+             SELECT 1 FROM todo.request WHERE td_user = $1::text AND key = $5::text)) AS ok),
 upd AS (
   UPDATE todo.element el
   SET task = CASE WHEN ch.edit THEN $3::text ELSE el.task END,
       done_time = CASE WHEN NOT ch.flip THEN el.done_time WHEN $4::bool THEN ch.at END,
       last_update_time = ch.at
-  FROM ch
-  WHERE el.id = ch.id AND el.td_user = $1::text AND (ch.edit OR ch.flip)
-  RETURNING el.id, el.task, el.last_update_time, el.done_time),
+  FROM ch, go
+  WHERE el.id = ch.id AND el.td_user = $1::text AND (ch.edit OR ch.flip) AND go.ok
+  RETURNING el.id, el.task),
 ev AS (
   INSERT INTO todo.event (at, td_user, actor, kind, task_id, task)
   SELECT ch.at, $1::text, $1::text, k.kind, upd.id, upd.task
@@ -165,30 +203,36 @@ c AS (
   SET open_count = y.open_count + CASE WHEN NOT ch.flip THEN 0 WHEN $4::bool THEN -1 ELSE 1 END,
       done_count = y.done_count + CASE WHEN NOT ch.flip THEN 0 WHEN $4::bool THEN 1 ELSE -1 END,
       last_update_time = greatest(y.last_update_time, ch.at)
-  FROM ch
-  WHERE y.td_user = $1::text AND (ch.edit OR ch.flip)),
-now_ AS (
-  SELECT old.id, coalesce(upd.task, old.task) AS task, todo.ms(old.init_time) AS created,
-         todo.ms(coalesce(upd.last_update_time, old.last_update_time)) AS updated,
-         todo.ms(CASE WHEN upd.id IS NULL THEN old.done_time ELSE upd.done_time END) AS done
-  FROM old LEFT JOIN upd ON true),
-r AS (
-  UPDATE todo.request SET status = $6::int4,
-         result = (SELECT json_build_array(id, task, created, updated, done)::text FROM now_)
-  WHERE td_user = $1::text AND key = $5::text AND EXISTS (SELECT 1 FROM old)),
-u AS (
-  DELETE FROM todo.request
-  WHERE td_user = $1::text AND key = $5::text AND NOT EXISTS (SELECT 1 FROM old))
-SELECT id, $1::text, task, created, updated, done FROM now_)sql"};
+  FROM ch, go
+  WHERE y.td_user = $1::text AND (ch.edit OR ch.flip) AND go.ok)
+SELECT now_.id, $1::text, now_.task, now_.created, now_.updated, now_.done, true
+FROM now_, go WHERE go.ok
+UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, false FROM go WHERE NOT go.ok)sql"};
 
-// $1 user, $2 id, $3 key, $4 status (kRecordResult). After kLockUser. element_user_id: the
-// one entry (td_user, id); event appends; tally primary key; request primary key. Returns
-// the task as it was (no row: not the user's task, and the key is released). Records the
-// task's row as a JSON array.
+// $1 user, $2 id, then the key columns $3 key, $4 status, $5 fingerprint. After kLockUser.
+// element_user_id: the one entry (td_user, id); event appends; tally primary key; request
+// primary key and request_at. Returns the task as it was, and claimed (no row: not the
+// user's task, nothing recorded).
 inline constexpr Statement kRemoveTask{"remove_task", R"sql(
-WITH d AS (
-  DELETE FROM todo.element WHERE id = $2::int8 AND td_user = $1::text
-  RETURNING id, task, init_time, last_update_time, done_time),
+WITH old AS (
+  SELECT id, task, init_time, last_update_time, done_time
+  FROM todo.element WHERE id = $2::int8 AND td_user = $1::text),
+k AS (
+  INSERT INTO todo.request (td_user, key, fingerprint, status, body, at, result)
+  SELECT $1::text, $3::text, $5::text, $4::int4, '', now(),
+         json_build_array(old.id, old.task, todo.ms(old.init_time),
+                          todo.ms(old.last_update_time), todo.ms(old.done_time))::text
+  FROM old WHERE $3::text IS NOT NULL
+  ON CONFLICT (td_user, key) DO NOTHING
+  RETURNING 1),
+go AS (
+  SELECT $3::text IS NULL OR EXISTS (SELECT 1 FROM k)
+         OR NOT (EXISTS (SELECT 1 FROM old) OR EXISTS (
+             SELECT 1 FROM todo.request WHERE td_user = $1::text AND key = $3::text)) AS ok),
+d AS (
+  DELETE FROM todo.element el USING go
+  WHERE el.id = $2::int8 AND el.td_user = $1::text AND go.ok
+  RETURNING el.id, el.task, el.init_time, el.last_update_time, el.done_time),
 ev AS (
   INSERT INTO todo.event (at, td_user, actor, kind, task_id, task)
   SELECT date_trunc('milliseconds', now()), $1::text, $1::text, 'removed', d.id, d.task FROM d
@@ -198,23 +242,16 @@ c AS (
   SET open_count = y.open_count - (d.done_time IS NULL)::int,
       done_count = y.done_count - (d.done_time IS NOT NULL)::int,
       last_update_time = greatest(y.last_update_time, date_trunc('milliseconds', now()))
-  FROM d WHERE y.td_user = $1::text),
-r AS (
-  UPDATE todo.request SET status = $4::int4,
-         result = (SELECT json_build_array(d.id, d.task, todo.ms(d.init_time),
-                                           todo.ms(d.last_update_time), todo.ms(d.done_time))::text
-                   FROM d)
-  WHERE td_user = $1::text AND key = $3::text AND EXISTS (SELECT 1 FROM d)),
-u AS (
-  DELETE FROM todo.request
-  WHERE td_user = $1::text AND key = $3::text AND NOT EXISTS (SELECT 1 FROM d))
+  FROM d WHERE y.td_user = $1::text)
 SELECT d.id, $1::text, d.task, todo.ms(d.init_time), todo.ms(d.last_update_time),
-       todo.ms(d.done_time)
-FROM d)sql"};
+       todo.ms(d.done_time), true
+FROM d
+UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, false FROM go WHERE NOT go.ok)sql"};
 
-// $1 user, $2 count, $3 key, $4 status (kRecordResult). After kLockUser. element_user_open:
-// the first $2 entries of the user's range (index only); then element_user_id per row;
-// request primary key. Returns the removed ids, ascending; records them as a JSON array.
+// $1 user, $2 count, then the key columns $3 key, $4 status, $5 fingerprint. After kLockUser.
+// element_user_open: the first $2 entries of the user's range (index only); then
+// element_user_id per row; request primary key and request_at. Returns the removed ids,
+// ascending, and claimed; records them as a JSON array (an empty one too).
 //
 // Why not `FOR UPDATE SKIP LOCKED`: it would skip rows another transaction holds, which is
 // wrong whenever that transaction does not remove them after all (an edit of the oldest task
@@ -228,9 +265,17 @@ inline constexpr Statement kRemoveOldest{"remove_oldest", R"sql(
 WITH victim AS (
   SELECT id FROM todo.element
   WHERE td_user = $1::text AND done_time IS NULL ORDER BY id LIMIT $2::int4),
+k AS (
+  INSERT INTO todo.request (td_user, key, fingerprint, status, body, at, result)
+  SELECT $1::text, $3::text, $5::text, $4::int4, '', now(),
+         coalesce((SELECT json_agg(id ORDER BY id) FROM victim), '[]'::json)::text
+  WHERE $3::text IS NOT NULL
+  ON CONFLICT (td_user, key) DO NOTHING
+  RETURNING 1),
+go AS (SELECT $3::text IS NULL OR EXISTS (SELECT 1 FROM k) AS ok),
 d AS (
-  DELETE FROM todo.element el USING victim
-  WHERE el.id = victim.id AND el.td_user = $1::text
+  DELETE FROM todo.element el USING victim, go
+  WHERE el.id = victim.id AND el.td_user = $1::text AND go.ok
   RETURNING el.id, el.task),
 ev AS (
   INSERT INTO todo.event (at, td_user, actor, kind, task_id, task)
@@ -241,12 +286,11 @@ c AS (
   UPDATE todo.tally y
   SET open_count = y.open_count - (SELECT count(*) FROM d),
       last_update_time = greatest(y.last_update_time, date_trunc('milliseconds', now()))
-  WHERE y.td_user = $1::text AND EXISTS (SELECT 1 FROM d)),
-r AS (
-  UPDATE todo.request SET status = $4::int4,
-         result = coalesce((SELECT json_agg(d.id ORDER BY d.id) FROM d), '[]'::json)::text
-  WHERE td_user = $1::text AND key = $3::text)
-SELECT d.id FROM d ORDER BY d.id)sql"};
+  WHERE y.td_user = $1::text AND EXISTS (SELECT 1 FROM d))
+SELECT d.id, true FROM d
+UNION ALL SELECT NULL, false FROM go WHERE NOT go.ok
+ORDER BY 1)sql"};
+
 
 // $1 user, $2 texts. After kEnsureTally and kLockUser. element_user_id (the user's range),
 // filtering on the texts the file names. Returns text, created ms.
@@ -287,22 +331,31 @@ c AS (
   WHERE y.td_user = $1::text)
 SELECT (SELECT count(*) FROM added))sql"};
 
-// Idempotency records (store.h, Idempotency). A keyed write is one statement list, batched
-// like any other write (pg_batch.h): kClaimRequest, then the write statement, which is
-// given the key and the answer's HTTP status as its last two parameters ($k, $s; NULL and
-// 0 for a write without a key, which then records nothing) and records its result as data
-// in the claimed row (the `r` CTE; column `result`: a task as [id, text, created ms,
-// updated ms, done ms or null], or remove-oldest's ids as [id, ...]), or releases the claim
-// when it changed nothing because the task is not the user's (the `u` CTE): only successful
-// answers are recorded. A replay renders the answer from that data with the same function as the first
-// answer, so it is the same, byte for byte. Records made before migration 2 hold the
-// rendered answer in `body` and no `result`.
+// Idempotency records (store.h, Idempotency). A keyed write is its one write statement,
+// batched like any other write (pg_batch.h). Every write statement takes three more
+// parameters, the key columns: the key, the answer's HTTP status and the request's
+// fingerprint (NULL, 0 and NULL without a key: nothing is recorded). In its `k` CTE it
+// inserts the complete record, its result computed from the rows as they are before the
+// change (column `result`: a task as [id, text, created ms, updated ms, done ms or null], or
+// remove-oldest's ids as [id, ...]), with ON CONFLICT DO NOTHING on the request primary key:
+// that insert is the claim (it waits for a transaction inserting the same key and conflicts
+// once that one commits). Only if it inserted does the statement change anything (`go`).
+// Its last column, claimed, says which: false (one row, nothing else) means the key was
+// already recorded, and the caller replays the record with kFindRequest once its batch has
+// committed. No error is raised, so a replay never aborts the other writes of its batch.
+//
+// Only successful answers are recorded: an edit or removal of a task that is not the user's
+// inserts nothing. Such a write still answers "replay" if its key is recorded (visible to
+// the statement; a retry finds the first answer even when the first one removed the task),
+// else "not found". (A same-key request still being committed by another transaction is not
+// visible then; the answer is "not found" rather than "key used for another request", and
+// nothing is recorded or changed either way.)
+//
+// One row write per keyed write and no lookup: the earlier claim-then-update design wrote
+// the row twice and, with a generic plan made while the table was empty, found it again by
+// a sequential scan (docs/benchmarks.md). Records made before migration 2 hold the rendered
+// answer in `body` and no `result`.
 
-// $1 user, $2 key, $3 fingerprint. request primary key. Raises TD001 (kKeyTakenState) if
-// the key is recorded (or being recorded by a transaction that then commits); otherwise
-// inserts a placeholder the write statement fills in (or deletes) in the same transaction.
-inline constexpr Statement kClaimRequest{"claim_request",
-                                         "SELECT todo.claim_request($1::text, $2::text, $3::text)"};
 // $1 user, $2 key. request primary key.
 inline constexpr Statement kFindRequest{"find_request",
                                         "SELECT fingerprint, status, body, result FROM todo.request "
@@ -372,7 +425,7 @@ inline constexpr const Statement* kAllStatements[] = {
     &kLockUser,      &kEnsureTally,  &kAddTask,      &kGetTaskOfUser,    &kGetAnyTask,
     &kListUserOpen,  &kListUserDone, &kListUserAll,  &kListAnyOpen,      &kListAnyDone,
     &kListAny,       &kUpdateTask,   &kRemoveTask,   &kRemoveOldest,     &kImportExisting,
-    &kImportInsert,  &kClaimRequest, &kFindRequest,  &kPurgeRequests,
+    &kImportInsert,  &kFindRequest,  &kPurgeRequests,
     &kCreateAccount, &kFindAccount,  &kListUsers,    &kListEventsOfUser, &kListEventsAny,
     &kLastEventId,   &kNewXid,       &kOldestRunningXid, &kWalPosition,      &kReplayedPast,
 };

@@ -186,6 +186,15 @@ class PostgresStore final : public Store {
   asio::awaitable<Status> Snapshot(const Actor& actor, SnapshotSink& sink) override;
   void WatchEvents(std::function<void()> wake) override;
   asio::awaitable<Status> Ping() override;
+  BatchStats batch_stats() const override {
+    BatchStats stats;
+    for (const Loop& loop : loops_) {
+      stats.batches += loop.batcher->batches();
+      stats.writes += loop.batcher->writes();
+      stats.alone += loop.batcher->alone();
+    }
+    return stats;
+  }
 
  private:
   // The change-log watcher (WatchEvents): one connection of its own, on the first loop,
@@ -206,8 +215,8 @@ class PostgresStore final : public Store {
   template <typename R, typename Make>
   asio::awaitable<R> OnLoop(Make make);
 
-  // One statement on a pooled connection. A read is retried once on a fresh connection if
-  // the first one broke (running it twice is harmless); a write is not (it may have been
+  // One statement, in a segment of its own in the loop's next batch (pg_batch.h). A read is
+  // retried once (on a fresh connection) if the first one broke (running it twice is harmless); a write is not (it may have been
   // made before the connection broke).
   enum class Kind { kRead, kWrite };
   asio::awaitable<Result<PgResult>> RunOne(Loop& loop, Clock::time_point deadline,
@@ -337,9 +346,8 @@ asio::awaitable<Status> PostgresStore::RunPooled(Loop& loop, Clock::time_point d
   Status status;
   const int attempts = kind == Kind::kRead ? 2 : 1;
   for (int attempt = 0; attempt < attempts; ++attempt) {
-    auto lease = co_await loop.pool->Acquire(deadline);
-    if (!lease.ok()) co_return lease.status();
-    status = co_await (*lease)->Run(queries, results, deadline);
+    // A segment of its own in the loop's next batch (pg_batch.h).
+    status = co_await loop.batcher->RunAlone(queries, results, deadline);
     if (status.ok()) co_return FirstError(results);
     if (Clock::now() >= deadline) break;
   }
@@ -387,16 +395,12 @@ asio::awaitable<Result<Written<T>>> PostgresStore::Write(Loop& loop, Clock::time
     // Best effort: a failure here leaves the records for the next purge.
     (void)co_await RunOne(loop, deadline, pg::kPurgeRequests, Params(), Kind::kWrite);
   }
-  // The write statement's last two parameters: the key and the answer's status (pg_sql.h).
+  // The write statement's last three parameters: the key columns (pg_sql.h).
   Params& write = queries.back().params;
   if (idem != nullptr) {
-    write.Ref(idem->key).Int(idem->status);
-    queries.insert(queries.begin(), Query{&pg::kClaimRequest, Params()
-                                                                  .Ref(user)
-                                                                  .Ref(idem->key)
-                                                                  .Ref(idem->fingerprint)});
+    write.Ref(idem->key).Int(idem->status).Ref(idem->fingerprint);
   } else {
-    write.Null().Int(0);
+    write.Null().Int(0).Null();
   }
 
   // One round trip, perhaps in one transaction with other writes (pg_batch.h).
@@ -404,11 +408,13 @@ asio::awaitable<Result<Written<T>>> PostgresStore::Write(Loop& loop, Clock::time
   std::string position;
   Status ran = co_await loop.batcher->Run(queries, user, results, position, deadline);
   if (!ran.ok()) co_return ran;
-  if (idem != nullptr && results[0].sqlstate() == pg::kKeyTakenState) {
+  if (Status s = FirstError(results); !s.ok()) co_return s;
+  // The last column says whether the key was claimed; a false row: it was recorded already.
+  const PgResult& written = results.back();
+  if (idem != nullptr && written.rows() == 1 && written.Text(0, written.columns() - 1) == "f") {
     co_return co_await Replayed(loop, deadline, user, *idem);
   }
-  if (Status s = FirstError(results); !s.ok()) co_return s;
-  Result<T> value = parse(results.back());
+  Result<T> value = parse(written);
   if (!value.ok()) co_return value.status();
   Committed();
   co_return Written<T>{
