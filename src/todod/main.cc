@@ -69,7 +69,7 @@ void RaiseFileLimit(int max_connections) {
 struct ServeArgs {
   std::string db = "sqlite:todo.db";
   std::string read_db;  // a PostgreSQL replica for managers' reads; empty: none
-  int db_pool = 4;
+  int db_pool = 2;
   double header_timeout = 10;
   double idle_timeout = 60;
   double request_timeout = 5;
