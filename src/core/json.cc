@@ -76,6 +76,55 @@ json::object TaskToJson(const Task& task) {
   return obj;
 }
 
+void AppendJsonString(std::string& out, std::string_view text) {
+  // Boost.JSON's escapes: the short ones it uses, \u00xx (lower-case hex) for the other
+  // control characters, everything else (UTF-8 included) as it is.
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t plain = 0;  // start of the run not yet copied
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(text.substr(plain, i - plain));
+    plain = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\f': out += "\\f"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+    }
+  }
+  out.append(text.substr(plain));
+  out += '"';
+}
+
+void AppendTaskJson(std::string& out, const Task& task) {
+  out += "{\"id\":";
+  out += std::to_string(task.id);
+  out += ",\"user\":";
+  AppendJsonString(out, task.user);
+  out += ",\"task\":";
+  AppendJsonString(out, task.text);
+  out += ",\"created\":\"";
+  out += FormatIso8601(task.created);
+  out += "\",\"updated\":\"";
+  out += FormatIso8601(task.updated);
+  if (task.done) {
+    out += "\",\"done\":\"";
+    out += FormatIso8601(*task.done);
+    out += "\"}";
+  } else {
+    out += "\",\"done\":null}";
+  }
+}
+
 Result<Task> TaskFromJson(const json::value& value) {
   const json::object* obj = value.if_object();
   if (obj == nullptr) return Status::InvalidArgument("a task must be a JSON object");

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/status.h"
 #include "core/task.h"
@@ -16,6 +17,11 @@ namespace todo::core {
 // {"id": 42, "user": "dev0001", "task": "text", "created": "...Z", "updated": "...Z",
 //  "done": null | "...Z"}
 boost::json::object TaskToJson(const Task& task);
+// Appends serialize(TaskToJson(task)) to `out`, the same bytes, without building the object:
+// the listings write 50 tasks per page, and the objects were a tenth of todod's CPU.
+void AppendTaskJson(std::string& out, const Task& task);
+// Appends `text` as a JSON string, quoted and escaped as boost::json::serialize does.
+void AppendJsonString(std::string& out, std::string_view text);
 // The inverse; kInvalidArgument naming the first missing or mistyped field.
 Result<Task> TaskFromJson(const boost::json::value& value);
 

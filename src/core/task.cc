@@ -68,6 +68,23 @@ TimePoint Now() { return floor<milliseconds>(std::chrono::system_clock::now()); 
 
 std::string FormatIso8601(TimePoint t) {
   Fields f = Split(t);
+  if (f.year >= 0 && f.year <= 9999) {
+    // The common case by hand: snprintf was a visible part of rendering task pages.
+    std::string out = "0000-00-00T00:00:00.000Z";
+    auto put = [&out](std::size_t at, int value, int digits) {
+      for (int d = digits - 1; d >= 0; --d, value /= 10) {
+        out[at + static_cast<std::size_t>(d)] = static_cast<char>('0' + value % 10);
+      }
+    };
+    put(0, f.year, 4);
+    put(5, f.month, 2);
+    put(8, f.day, 2);
+    put(11, f.hour, 2);
+    put(14, f.minute, 2);
+    put(17, f.second, 2);
+    put(20, f.millis, 3);
+    return out;
+  }
   std::array<char, 40> buf;
   int n = std::snprintf(buf.data(), buf.size(), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", f.year,
                         f.month, f.day, f.hour, f.minute, f.second, f.millis);

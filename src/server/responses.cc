@@ -88,16 +88,23 @@ json::value NextValue(const std::optional<int64_t>& next) {
 
 }  // namespace
 
-std::string RenderTask(const core::Task& task) { return json::serialize(core::TaskToJson(task)); }
+std::string RenderTask(const core::Task& task) {
+  std::string out;
+  core::AppendTaskJson(out, task);
+  return out;
+}
 
 std::string RenderTaskPage(const store::TaskPage& page) {
-  json::array tasks;
-  tasks.reserve(page.tasks.size());
-  for (const core::Task& t : page.tasks) tasks.emplace_back(core::TaskToJson(t));
-  json::object body;
-  body["tasks"] = std::move(tasks);
-  body["next"] = NextValue(page.next);
-  return json::serialize(body);
+  std::string out = "{\"tasks\":[";
+  out.reserve(page.tasks.size() * 160 + 32);
+  for (std::size_t i = 0; i < page.tasks.size(); ++i) {
+    if (i > 0) out += ',';
+    core::AppendTaskJson(out, page.tasks[i]);
+  }
+  out += "],\"next\":";
+  out += page.next ? std::to_string(*page.next) : "null";
+  out += '}';
+  return out;
 }
 
 std::string RenderEventPage(const store::EventPage& page) {

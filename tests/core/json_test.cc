@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace todo::core {
 namespace json = boost::json;
@@ -82,6 +83,26 @@ TEST(TaskJsonTest, SerialisesFieldsInDocumentedOrder) {
             "{\"id\":42,\"user\":\"dev0001\",\"task\":\"caf\xC3\xA9 \\\"quoted\\\" \\\\ "
             "\xF0\x9F\x8E\x89\",\"created\":\"2026-11-29T08:15:34.859Z\","
             "\"updated\":\"2026-11-30T00:00:00.001Z\",\"done\":null}");
+}
+
+// The listings write tasks without building objects: the same bytes as the objects would
+// serialize to, for every character that needs escaping and for both done states.
+TEST(TaskJsonTest, AppendWritesWhatSerializeWrites) {
+  std::string every_control;
+  for (char c = 1; c < 0x20; ++c) every_control += c;
+  std::vector<Task> tasks = {SampleTask(), SampleTask(), SampleTask(), SampleTask()};
+  tasks[1].text = every_control + "\x7f/\"\\end";
+  tasks[1].done = T("2026-12-01T10:00:00.123Z");
+  tasks[2].text = std::string("nul\0inside", 11);
+  tasks[2].user = "u\"ser";
+  tasks[3].id = 9223372036854775807;
+  tasks[3].created = T("0001-01-01T00:00:00.000Z");
+  tasks[3].updated = T("9999-12-31T23:59:59.999Z");
+  for (const Task& task : tasks) {
+    std::string appended = "prefix";
+    AppendTaskJson(appended, task);
+    EXPECT_EQ(appended, "prefix" + json::serialize(TaskToJson(task)));
+  }
 }
 
 TEST(TaskJsonTest, RoundTripsOpenAndDone) {
