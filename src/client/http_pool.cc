@@ -126,6 +126,7 @@ void HttpPool::Discard() {
 
 asio::awaitable<Result<Response>> HttpPool::Exchange(Stream& stream, Request& request) {
   boost::system::error_code ec;
+  const auto start = std::chrono::steady_clock::now();
   stream.expires_after(timeout_);
   co_await http::async_write(stream, request, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return Broken("lost connection to", ec, endpoint_);
@@ -134,6 +135,10 @@ asio::awaitable<Result<Response>> HttpPool::Exchange(Stream& stream, Request& re
   parser.body_limit(64 * 1024 * 1024);
   co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return Broken("lost connection to", ec, endpoint_);
+  if (on_exchange_) {
+    on_exchange_(std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - start));
+  }
   co_return parser.release();
 }
 

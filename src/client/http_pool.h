@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -52,6 +53,13 @@ class HttpPool {
   // the connection breaks, or `timeout` passes; then the request may or may not have been
   // processed by the server (callers resend writes with the same Idempotency-Key).
   asio::awaitable<Result<Response>> Send(Request request);
+
+  // Called with the time of every successful exchange on a connection (request sent to
+  // response read), without the wait for a free connection: load tools report it apart, as
+  // the server's latency. Set before the first Send.
+  void OnExchange(std::function<void(std::chrono::microseconds)> observer) {
+    on_exchange_ = std::move(observer);
+  }
 
   const Endpoint& endpoint() const { return endpoint_; }
   int open_connections() const { return open_; }
@@ -93,6 +101,7 @@ class HttpPool {
   int open_ = 0;  // connections that exist: idle ones and those in use
   std::vector<std::unique_ptr<Stream>> idle_;
   std::deque<std::shared_ptr<Waiter>> waiters_;
+  std::function<void(std::chrono::microseconds)> on_exchange_;
 };
 
 }  // namespace todo::client

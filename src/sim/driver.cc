@@ -616,7 +616,10 @@ asio::awaitable<int> Simulator::Run() {
     Print(base.ToString());
     co_return kExitFailed;
   }
+  // The load's exchanges only: not the set-up's nor the final read's.
+  pool_.OnExchange([this](std::chrono::microseconds time) { stats_.RecordExchange(time); });
   co_await RunLoad();
+  pool_.OnExchange(nullptr);
   double elapsed = std::chrono::duration<double>(Clock::now() - load_start_).count();
 
   FinalState final_state;

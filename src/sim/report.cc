@@ -80,6 +80,7 @@ std::string TextReport(const RunInfo& info, const Stats& stats, const CheckRepor
     if (stats.ops(kind) > 0) out += LatencyRow(OpKindName(kind), stats.latency(kind));
   }
   out += LatencyRow("all", stats.overall());
+  if (stats.exchange().count() > 0) out += LatencyRow("per exchange", stats.exchange());
   if (check) {
     out += VerdictLine(*check) + "\n";
     std::size_t shown = 0;
@@ -143,6 +144,7 @@ boost::json::object JsonReport(const RunInfo& info, const Stats& stats, const Ch
   }
   latency["all"] = LatencyJson(stats.overall());
   o["latency_ms"] = std::move(latency);
+  o["exchange_ms"] = LatencyJson(stats.exchange());
 
   if (!check) {
     o["checker"] = nullptr;

@@ -37,6 +37,11 @@ class Stats {
   // attempts the client made (more than one: a retry absorbed a failure, or tried to).
   void Record(OpKind kind, Micros latency, const core::Status& status, int attempts);
 
+  // One HTTP exchange on a connection (client::HttpPool::OnExchange): the server's latency,
+  // without the wait for one of the --connections (which Record's latency includes).
+  void RecordExchange(Micros time) { exchange_.Add(time.count()); }
+  const Histogram& exchange() const { return exchange_; }
+
   const Histogram& latency(OpKind kind) const { return latency_[static_cast<int>(kind)]; }
   Histogram overall() const;
   int64_t ops(OpKind kind) const { return ops_[static_cast<int>(kind)]; }
@@ -55,6 +60,7 @@ class Stats {
 
  private:
   std::array<Histogram, kOpKindCount> latency_;
+  Histogram exchange_;
   std::array<int64_t, kOpKindCount> ops_{};
   int64_t errors_ = 0;
   int64_t retried_ = 0;

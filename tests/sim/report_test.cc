@@ -52,6 +52,7 @@ TEST(StatsTest, CountsOpsErrorsAndRetries) {
 
 TEST(ReportTest, JsonHoldsTheCounts) {
   Stats stats = SomeStats();
+  stats.RecordExchange(Micros(1500));
   CheckReport check;
   check.acknowledged = 7;
   check.maybe = 1;
@@ -65,6 +66,8 @@ TEST(ReportTest, JsonHoldsTheCounts) {
   EXPECT_EQ(v.at("errors").at("by_code").at("unavailable").at("count").as_int64(), 1);
   EXPECT_DOUBLE_EQ(v.at("latency_ms").at("add").at("max").as_double(), 3.0);
   EXPECT_EQ(v.at("latency_ms").at("all").at("count").as_int64(), 4);
+  EXPECT_EQ(v.at("exchange_ms").at("count").as_int64(), 1);
+  EXPECT_DOUBLE_EQ(v.at("exchange_ms").at("max").as_double(), 1.5);
   EXPECT_TRUE(v.at("checker").at("ok").as_bool());
   EXPECT_EQ(v.at("checker").at("acknowledged").as_int64(), 7);
   EXPECT_EQ(v.at("checker").at("lost").as_int64(), 0);

@@ -92,6 +92,8 @@ TEST_F(SimE2eTest, JsonReportHoldsTheCounts) {
                        ops.at("list").as_int64() + ops.at("users").as_int64() +
                        ops.at("all-tasks").as_int64() + ops.at("events").as_int64());
   EXPECT_EQ(v.at("latency_ms").at("all").at("count").as_int64(), total);
+  // Every operation made at least one exchange on a connection (a page-through makes more).
+  EXPECT_GE(v.at("exchange_ms").at("count").as_int64(), total);
   EXPECT_EQ(v.at("errors").at("total").as_int64(), 0);
   EXPECT_EQ(v.at("developers").as_int64(), 20);
   EXPECT_EQ(v.at("managers").as_int64(), 2);
