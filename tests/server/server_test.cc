@@ -8,6 +8,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -110,6 +111,12 @@ TEST_P(ServerTest, HealthReadinessAndMetrics) {
   EXPECT_NE(m.find(R"(todo_errors_total{code="invalid_argument"} 1)"), std::string::npos);
   EXPECT_NE(m.find("\ntodo_http_connections "), std::string::npos);
   EXPECT_NE(m.find("\ntodo_store_calls_in_flight "), std::string::npos);
+  // The add went through a batch on PostgreSQL; SQLite has no batchers and says zero.
+  std::smatch batched;
+  const std::regex writes(R"(todo_db_batched_total\{kind="write"\} ([0-9]+))");
+  ASSERT_TRUE(std::regex_search(m, batched, writes)) << m;
+  EXPECT_EQ(std::stoll(batched[1].str()) >= 1, GetParam() == "postgres") << m;
+  EXPECT_NE(m.find("\ntodo_db_batches_total "), std::string::npos);
 }
 
 TEST_P(ServerTest, UnknownPathsAnswer404Json) {
