@@ -178,6 +178,7 @@ asio::awaitable<void> Batcher::RunBatch(Connection& connection, std::vector<Writ
   }
   std::vector<PgResult> results;
   Status status = co_await connection.Run(all, segments, results, deadline);
+  const Status alone_status = status;  // the alones are done after this round trip
   bool failed = status.ok() && std::any_of(results.begin(), results.begin() + writes_size,
                                            [](const PgResult& r) { return !r.ok(); });
   if (failed && shared > 1) {
@@ -198,13 +199,15 @@ asio::awaitable<void> Batcher::RunBatch(Connection& connection, std::vector<Writ
   }
   std::size_t next = 0;
   for (Write* write : batch) {
-    write->status = status;
-    if (!status.ok()) continue;
+    // A failed resend of the writes does not undo the alones' answers (a read, an account
+    // created) from the first round trip.
+    write->status = write->position != nullptr ? status : alone_status;
     if (shared > 0 && next == writes_size) ++next;  // past kWalPosition's result
+    const std::size_t first = next;
+    next += write->queries->size();
+    if (!write->status.ok()) continue;
     write->results->clear();
-    for (std::size_t i = 0; i < write->queries->size(); ++i) {
-      write->results->push_back(std::move(results[next++]));
-    }
+    for (std::size_t i = first; i < next; ++i) write->results->push_back(std::move(results[i]));
     if (write->position != nullptr) *write->position = position;
   }
 }

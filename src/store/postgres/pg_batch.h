@@ -14,7 +14,10 @@
 // implicit transaction; an error in it touches nobody else). So under load a round trip
 // carries the writes and the reads that queued meanwhile, and the database wakes once for
 // them all instead of once per statement: fewer connections, bigger batches, less CPU per
-// operation on both sides (docs/benchmarks.md).
+// operation on both sides (docs/benchmarks.md). The price: a read's answer comes with its
+// batch's, after the writes' lock waits and commit flush (milliseconds); a batch stuck
+// until its deadline closes its connection and fails its reads too (they are retried once),
+// but a failed resend of the writes does not fail reads that were answered.
 //
 // A batch's writes are ordered by user (stably) so that every transaction takes the users'
 // tally-row locks in the same order: concurrent batches cannot deadlock. Each write is still

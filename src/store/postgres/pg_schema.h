@@ -92,7 +92,6 @@ CREATE TABLE todo.request (
 -- Purging records older than their retention.
 CREATE INDEX request_at ON todo.request (at);
 
--- (Unused since the third session: a write statement now claims its key itself, pg_sql.h.)
 -- Claims (user, key) for the calling transaction, or raises SQLSTATE TD001 if a committed
 -- (or concurrently committing) request already holds it. The raise aborts the pipeline, so
 -- the write sent after it in the same round trip never runs.
@@ -115,6 +114,11 @@ ALTER TABLE todo.request ADD COLUMN result text;
 )sql";
 
 inline constexpr std::array<const char*, 2> kMigrations = {kMigration1, kMigration2};
+
+// Migration 1's todo.claim_request is unused since decision 0010 (each write statement
+// claims its key itself, pg_sql.h); it stays, as shipped migrations do. Migration 1 also
+// names the sequences the statements use: todo.element_id_seq and todo.event_id_seq (the
+// identity columns' own).
 
 // Brings the database's schema up to date on the blocking connection `conn` (open time
 // only), or with `apply` false only checks that it is current. kInternal if a migration

@@ -26,7 +26,9 @@
 // deadlocks), and the write statement, which under READ COMMITTED takes its snapshot after
 // the lock is granted, sees every earlier write of that user committed. That is what makes
 // remove-oldest exact; see kRemoveOldest. Adds need no lock: a new row conflicts with nobody,
-// and their tally upsert waits for the row lock like any other writer.
+// and their tally upsert waits for the row lock like any other writer. An add with an
+// Idempotency-Key locks the tally row in its statement before it claims the key, so that
+// every write takes the tally row before the key.
 #pragma once
 
 #include "store/postgres/pg_connection.h"
@@ -69,18 +71,24 @@ inline constexpr Statement kEnsureTally{
     "VALUES ($1::text, 0, 0, NULL) ON CONFLICT (td_user) DO NOTHING"};
 
 // $1 user, $2 text, then the key columns $3 key, $4 status, $5 fingerprint (see "Idempotency
-// records" below). Draws the task's id first (the element identity's sequence), so the
-// request record is inserted complete, before the task. Appends to the element primary key
-// and (td_user, id) indexes, to the event primary key and event_user_id; tally primary key
-// (upsert); request primary key and request_at. Returns id, created ms, claimed.
+// records" below). With a key, first locks the user's tally row (`lk`): the lock order of
+// every write is the tally row, then the key (kLockUser runs before the other writes), so
+// two writes of one user in two batches cannot each wait for the other's. Then draws the
+// task's id (the element identity's own sequence), so the request record is inserted
+// complete, before the task. Appends to the element primary key and (td_user, id) indexes,
+// to the event primary key and event_user_id; tally primary key (upsert); request primary
+// key and request_at. Returns id, created ms, claimed.
 inline constexpr Statement kAddTask{"add_task", R"sql(
-WITH i AS (
-  SELECT nextval('todo.element_id_seq') AS id, date_trunc('milliseconds', now()) AS at),
+WITH lk AS (
+  SELECT 1 FROM todo.tally WHERE td_user = $1::text AND $3::text IS NOT NULL FOR UPDATE),
+i AS (
+  SELECT nextval('todo.element_id_seq') AS id, date_trunc('milliseconds', now()) AS at,
+         (SELECT count(*) FROM lk) AS locked),
 k AS (
   INSERT INTO todo.request (td_user, key, fingerprint, status, body, at, result)
   SELECT $1::text, $3::text, $5::text, $4::int4, '', now(),
          json_build_array(i.id, $2::text, todo.ms(i.at), todo.ms(i.at), NULL)::text
-  FROM i WHERE $3::text IS NOT NULL
+  FROM i WHERE $3::text IS NOT NULL AND i.locked >= 0
   ON CONFLICT (td_user, key) DO NOTHING
   RETURNING 1),
 go AS (SELECT $3::text IS NULL OR EXISTS (SELECT 1 FROM k) AS ok),

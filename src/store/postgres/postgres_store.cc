@@ -233,7 +233,8 @@ class PostgresStore final : public Store {
                                          const Actor& actor, const pg::Statement& statement,
                                          Params params);
 
-  // Snapshot on one connection of `loop`: the cut (CutSnapshot), then the pages.
+  // Snapshot on a connection of its own, opened on `loop`: the cut (CutSnapshot), then the
+  // pages.
   asio::awaitable<Status> Walk(Loop& loop, SnapshotSink& sink);
 
   // EventHorizon on one connection of `loop` (three statements, then polls).
@@ -891,14 +892,17 @@ asio::awaitable<Status> PostgresStore::Snapshot(const Actor& actor, SnapshotSink
 }
 
 asio::awaitable<Status> PostgresStore::Walk(Loop& loop, SnapshotSink& sink) {
-  auto lease = co_await loop.pool->Acquire(Deadline());
-  if (!lease.ok()) co_return lease.status();
-  Connection& connection = **lease;
+  // A connection of its own, not the loop's pool: the walk lasts as long as the client takes
+  // to read the pages, and the pool's few connections carry every request's batches.
+  Connection connection(*loop.io);
+  if (Status s = co_await connection.Connect(params_, kStatements, Deadline()); !s.ok()) {
+    co_return s;
+  }
   Result<SnapshotHeader> header = co_await CutSnapshot(connection, Deadline());
   if (!header.ok()) co_return header.status();
   if (Status s = co_await sink.Begin(*header); !s.ok()) co_return s;
-  // Each page is read after the sink took the previous one; a lease returned inside the
-  // transaction (any early return) closes its connection, which ends it.
+  // Each page is read after the sink took the previous one; any early return closes the
+  // connection, which ends the transaction.
   std::vector<PgResult> results;
   for (int64_t after = 0;;) {
     std::vector<Query> read;
