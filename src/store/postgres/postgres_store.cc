@@ -216,8 +216,8 @@ class PostgresStore final : public Store {
   asio::awaitable<R> OnLoop(Make make);
 
   // One statement, in a segment of its own in the loop's next batch (pg_batch.h). A read is
-  // retried once (on a fresh connection) if the first one broke (running it twice is harmless); a write is not (it may have been
-  // made before the connection broke).
+  // retried once (on a fresh connection) if the first one broke (running it twice is
+  // harmless); a write is not (it may have been made before the connection broke).
   enum class Kind { kRead, kWrite };
   asio::awaitable<Result<PgResult>> RunOne(Loop& loop, Clock::time_point deadline,
                                            const pg::Statement& statement, Params params,
