@@ -154,7 +154,7 @@ TEST_P(ReplicaTest, AWriteIsSeenAtOnceByAReadThatPassesItsPosition) {
   }
   EXPECT_TRUE(by_replica) << "the replica never answered a read naming " << position
                           << "; the replica: "
-                          << RunProcess({"psql", "-Atc",
+                          << RunProcess({"/usr/bin/psql", "-Atc",
                                          "SELECT pg_last_wal_receive_lsn(), "
                                          "pg_last_wal_replay_lsn(), "
                                          "now() - pg_last_xact_replay_timestamp()",

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -175,6 +176,51 @@ TEST_P(SnapshotTest, AnHttp10ClientGetsTheBodyUntilTheConnectionCloses) {
   EXPECT_EQ(snap.position, 1);
   EXPECT_EQ(snap.ids, (std::vector<int64_t>{1}));
   EXPECT_EQ(snap.trailer, 1);
+}
+
+// Downloads that stall (clients that stop reading) hold nothing that other requests need: on
+// PostgreSQL a snapshot walks on a connection of its own, not on one of a loop's two pooled
+// connections, which carry every request's batches. Before, eight stalled downloads over
+// the two loops held all four, and every write waited out its deadline (503).
+TEST_P(SnapshotTest, StalledDownloadsDoNotHoldUpWrites) {
+  if (GetParam() != "postgres") GTEST_SKIP() << "about PostgreSQL's connection pools";
+  // Enough tasks (~7 MB of NDJSON) that a snapshot cannot fit in the sockets' buffers.
+  ProcessResult seeded = RunProcess(
+      {"/usr/bin/psql", "-q", db_->url(), "-c",
+       "INSERT INTO todo.element (td_user, init_time, last_update_time, task) "
+       "SELECT 'alice', now(), now(), 'seeded task number ' || n "
+       "FROM generate_series(1, 50000) n"});
+  ASSERT_EQ(seeded.exit_code, 0) << seeded.err;
+
+  const std::string request = "GET /v1/snapshot HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                              mia_ + "\r\n\r\n";
+  std::vector<int> stalled;
+  for (int i = 0; i < 8; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port()));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+    // Read the head and a little: the walk has started. Then read no more.
+    char head[1024];
+    ASSERT_GT(read(fd, head, sizeof head), 0);
+    stalled.push_back(fd);
+  }
+
+  HttpClient alice = Client(alice_);
+  for (int i = 0; i < 10; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    HttpResponse added = alice.Post("/v1/tasks", R"({"task":"while they stall"})");
+    auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_EQ(added.status, 201) << added.body;
+    EXPECT_LT(took, std::chrono::seconds(2)) << "write " << i << " waited";
+  }
+  EXPECT_EQ(Client(mia_).Get("/v1/tasks?user=alice&limit=1").status, 200);
+  for (int fd : stalled) close(fd);
 }
 
 TEST_P(SnapshotTest, OnlyManagersAndAdminsTakeSnapshots) {
