@@ -1,6 +1,5 @@
 #include "cli/embedded_backend.h"
 
-#include <boost/json.hpp>
 #include <map>
 
 #include "core/json.h"
@@ -92,10 +91,11 @@ class LineSink final : public store::SnapshotSink {
     co_return on_line_(core::SnapshotHeaderLine(header.position, header.taken, header.tasks));
   }
   boost::asio::awaitable<Status> Page(std::vector<core::Task> tasks) override {
+    std::string line;
     for (const core::Task& task : tasks) {
-      if (Status s = on_line_(boost::json::serialize(core::TaskToJson(task))); !s.ok()) {
-        co_return s;
-      }
+      line.clear();
+      core::AppendTaskJson(line, task);
+      if (Status s = on_line_(line); !s.ok()) co_return s;
       ++tasks_;
     }
     co_return Status::Ok();

@@ -329,7 +329,7 @@ std::string EncodeJson(const std::vector<Task>& tasks) {
   std::string out = "[\n";
   for (std::size_t i = 0; i < tasks.size(); ++i) {
     out += "  ";
-    out += json::serialize(TaskToJson(tasks[i]));
+    AppendTaskJson(out, tasks[i]);
     if (i + 1 < tasks.size()) out += ',';
     out += '\n';
   }
