@@ -30,7 +30,8 @@ namespace todo::server {
 
 class Server {
  public:
-  // Starts options.threads event loops (hardware concurrency when 0), idle until Serve.
+  // Starts options.threads event loops (when 0: half the hardware threads, at least 1),
+  // idle until Serve.
   explicit Server(ServerOptions options);
   ~Server();  // Stop()
   Server(const Server&) = delete;

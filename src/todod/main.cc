@@ -260,7 +260,7 @@ int main(int argc, char** argv) {
                    "sends Todo-Min-Position goes to the primary while the replica is behind)")
       ->envname("TODO_READ_DB");
   serve_cmd
-      ->add_option("--threads", serve.options.threads, "event loops (0: one per hardware thread)")
+      ->add_option("--threads", serve.options.threads, "event loops (0: one per two hardware threads)")
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
   serve_cmd->add_option("--db-pool", serve.db_pool, "PostgreSQL connections per event loop")
