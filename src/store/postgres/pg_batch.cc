@@ -1,5 +1,7 @@
 #include "store/postgres/pg_batch.h"
 
+#include <libpq-fe.h>
+
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -10,6 +12,59 @@
 namespace todo::store::pg {
 
 using core::Status;
+
+namespace {
+
+// A PostgreSQL array literal of texts, NULL for a null pointer.
+std::string ArrayLiteral(const std::vector<const char*>& items) {
+  std::string out = "{";
+  for (const char* item : items) {
+    if (out.size() > 1) out += ',';
+    if (item == nullptr) {
+      out += "NULL";
+      continue;
+    }
+    out += '"';
+    for (const char* c = item; *c != '\0'; ++c) {
+      if (*c == '"' || *c == '\\') out += '\\';
+      out += *c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+// A write that is one kAddTask, whose parameters can go into kAddTasks.
+bool IsAdd(const std::vector<Query>& queries) {
+  return queries.size() == 1 && queries[0].statement == &kAddTask;
+}
+
+// Row `row` of kAddTasks' result as kAddTask's own result would be: one row of id, created
+// ms, claimed (libpq builds results for this: PQmakeEmptyPGresult and friends).
+PgResult AddResult(const PgResult& merged, int row) {
+  PGresult* result = PQmakeEmptyPGresult(nullptr, PGRES_TUPLES_OK);
+  PGresAttDesc columns[3] = {};
+  const char* names[3] = {"id", "created", "claimed"};
+  for (int c = 0; c < 3; ++c) {
+    columns[c].name = const_cast<char*>(names[c]);
+    columns[c].format = 0;
+    columns[c].typlen = -1;
+    columns[c].atttypmod = -1;
+  }
+  PQsetResultAttrs(result, 3, columns);
+  for (int c = 0; c < 3; ++c) {
+    if (merged.IsNull(row, c + 1)) {
+      PQsetvalue(result, 0, c, nullptr, -1);
+    } else {
+      std::string_view value = merged.Text(row, c + 1);
+      PQsetvalue(result, 0, c, const_cast<char*>(value.data()), static_cast<int>(value.size()));
+    }
+  }
+  return PgResult(result);
+}
+
+}  // namespace
 
 struct Batcher::Write {
   explicit Write(asio::io_context& io) : timer(io) {}
@@ -161,10 +216,36 @@ asio::awaitable<void> Batcher::RunBatch(Connection& connection, std::vector<Writ
   alone_.fetch_add(batch.size() - shared, std::memory_order_relaxed);
 
   // One segment (one transaction) with every write, then one with kWalPosition (if there are
-  // writes), then one per alone.
+  // writes), then one per alone. Two adds or more go as one statement (kAddTasks) after a
+  // kLockUsers for every user of the batch, then the other writes: executor start-up, locks
+  // and index opening once for all the adds (docs/benchmarks.md). Each write keeps its own
+  // statements for the resend below.
   std::vector<Query> all;
   std::vector<std::size_t> segments;
+  std::vector<Write*> adds;
   for (std::size_t w = 0; w < shared; ++w) {
+    if (IsAdd(*batch[w]->queries)) adds.push_back(batch[w]);
+  }
+  const bool merge = adds.size() >= 2;
+  if (merge) merged_adds_.fetch_add(adds.size(), std::memory_order_relaxed);
+  if (merge) {
+    std::vector<const char*> users;  // ascending, distinct (the batch is sorted by user)
+    for (std::size_t w = 0; w < shared; ++w) {
+      const std::string& user = *batch[w]->user;
+      if (users.empty() || user != users.back()) users.push_back(user.c_str());
+    }
+    std::vector<const char*> columns[5];
+    for (Write* add : adds) {
+      std::vector<const char*> values = (*add->queries)[0].params.Values();
+      for (int c = 0; c < 5; ++c) columns[c].push_back(values[static_cast<std::size_t>(c)]);
+    }
+    all.push_back(Query{&kLockUsers, Params().Own(ArrayLiteral(users))});
+    Params merged;
+    for (int c = 0; c < 5; ++c) merged.Own(ArrayLiteral(columns[c]));
+    all.push_back(Query{&kAddTasks, std::move(merged)});
+  }
+  for (std::size_t w = 0; w < shared; ++w) {
+    if (merge && IsAdd(*batch[w]->queries)) continue;
     all.insert(all.end(), batch[w]->queries->begin(), batch[w]->queries->end());
   }
   const std::size_t writes_size = all.size();
@@ -181,34 +262,61 @@ asio::awaitable<void> Batcher::RunBatch(Connection& connection, std::vector<Writ
   const Status alone_status = status;  // the alones are done after this round trip
   bool failed = status.ok() && std::any_of(results.begin(), results.begin() + writes_size,
                                            [](const PgResult& r) { return !r.ok(); });
+  // The writes' results in batch order, as if each had run its own statements.
+  std::vector<PgResult> written;
   if (failed && shared > 1) {
-    // The one transaction was rolled back: send each write again in a transaction of its
-    // own (one segment each), still in one round trip. The alones' results are kept.
+    // The one transaction was rolled back: send each write again, with its own statements,
+    // in a transaction of its own (one segment each), still in one round trip. The alones'
+    // results are kept.
+    std::vector<Query> again;
     std::vector<std::size_t> each;
-    for (std::size_t w = 0; w < shared; ++w) each.push_back(batch[w]->queries->size());
+    for (std::size_t w = 0; w < shared; ++w) {
+      again.insert(again.end(), batch[w]->queries->begin(), batch[w]->queries->end());
+      each.push_back(batch[w]->queries->size());
+    }
+    again.push_back(Query{&kWalPosition, Params()});
     each.push_back(1);
-    std::span<const Query> writes_again(all.data(), writes_size + 1);
-    std::vector<PgResult> again;
-    status = co_await connection.Run(writes_again, each, again, deadline);
-    std::move(again.begin(), again.end(), results.begin());
+    status = co_await connection.Run(again, each, written, deadline);
+    if (status.ok()) results[writes_size] = std::move(written.back());
+    if (!written.empty()) written.pop_back();
+  } else if (merge && status.ok() && results[1].rows() != static_cast<int>(adds.size())) {
+    status = Status::Internal("adding " + std::to_string(adds.size()) + " tasks returned " +
+                              std::to_string(results[1].rows()) + " rows");
+  } else if (status.ok()) {
+    std::size_t next = 0;
+    std::size_t add = 0;
+    if (merge) next = 2;  // past kLockUsers' and kAddTasks' results
+    for (std::size_t w = 0; w < shared; ++w) {
+      if (merge && IsAdd(*batch[w]->queries)) {
+        // kAddTasks gives one row per add, in `adds` order (the batch's order).
+        written.push_back(AddResult(results[1], static_cast<int>(add++)));
+        continue;
+      }
+      for (std::size_t q = 0; q < batch[w]->queries->size(); ++q) {
+        written.push_back(std::move(results[next++]));
+      }
+    }
   }
   std::string position;
   if (status.ok() && shared > 0 && results[writes_size].ok() &&
       results[writes_size].rows() == 1) {
     position = results[writes_size].Text(0, 0);
   }
-  std::size_t next = 0;
+  std::size_t next_written = 0;
+  std::size_t next_alone = shared > 0 ? writes_size + 1 : 0;  // past kWalPosition's result
   for (Write* write : batch) {
     // A failed resend of the writes does not undo the alones' answers (a read, an account
     // created) from the first round trip.
-    write->status = write->position != nullptr ? status : alone_status;
-    if (shared > 0 && next == writes_size) ++next;  // past kWalPosition's result
+    const bool by_itself = write->position == nullptr;
+    write->status = by_itself ? alone_status : status;
+    std::vector<PgResult>& from = by_itself ? results : written;
+    std::size_t& next = by_itself ? next_alone : next_written;
     const std::size_t first = next;
     next += write->queries->size();
     if (!write->status.ok()) continue;
     write->results->clear();
-    for (std::size_t i = first; i < next; ++i) write->results->push_back(std::move(results[i]));
-    if (write->position != nullptr) *write->position = position;
+    for (std::size_t i = first; i < next; ++i) write->results->push_back(std::move(from[i]));
+    if (!by_itself) *write->position = position;
   }
 }
 

@@ -20,8 +20,12 @@
 // but a failed resend of the writes does not fail reads that were answered.
 //
 // A batch's writes are ordered by user (stably) so that every transaction takes the users'
-// tally-row locks in the same order: concurrent batches cannot deadlock. Each write is still
-// all-or-nothing. If any statement of a batch fails, PostgreSQL rolls the whole transaction
+// tally-row locks in the same order: concurrent batches cannot deadlock. Two adds or more go
+// as ONE statement (kAddTasks, over arrays) after one that locks every user of the batch in
+// that order (kLockUsers): executor start-up, locks and index opening once for all the adds,
+// ~15% less database CPU per operation at the ~25 requests a batch carries on 2 cores
+// (docs/benchmarks.md). Each add still gets its own result, as if it had run alone; each
+// write is still all-or-nothing. If any statement of a batch fails, PostgreSQL rolls the whole transaction
 // back; the batch is then sent again with each write in a segment (a transaction) of its own,
 // in the same round trip, so that one failing write never fails or loses the others
 // (docs: performance.md, point 3).
@@ -77,6 +81,8 @@ class Batcher {
   uint64_t batches() const { return batches_.load(std::memory_order_relaxed); }
   uint64_t writes() const { return writes_.load(std::memory_order_relaxed); }
   uint64_t alone() const { return alone_.load(std::memory_order_relaxed); }
+  // Of the writes, adds that went in one statement with others (kAddTasks).
+  uint64_t merged_adds() const { return merged_adds_.load(std::memory_order_relaxed); }
 
  private:
   struct Write;
@@ -99,6 +105,7 @@ class Batcher {
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> writes_{0};
   std::atomic<uint64_t> alone_{0};
+  std::atomic<uint64_t> merged_adds_{0};
 };
 
 }  // namespace todo::store::pg

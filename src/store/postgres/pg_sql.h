@@ -110,6 +110,60 @@ c AS (
 SELECT t.id, todo.ms(t.init_time), true FROM t
 UNION ALL SELECT NULL, NULL, false FROM go WHERE NOT go.ok)sql"};
 
+// $1 users (text[], ascending). tally primary key, one lookup per user, in array order. The
+// first statement of a batch whose adds are merged (kAddTasks): locks every user of the
+// batch in user order at once, so that the merged statement, which touches several users,
+// and the writes after it, each of one user, take no tally lock out of order (pg_batch.h).
+// (`td_user = ANY ($1)` would be planned as a scan of the whole table while it is small.)
+inline constexpr Statement kLockUsers{"lock_users", R"sql(
+SELECT l.one FROM unnest($1::text[]) WITH ORDINALITY AS u(name, ord),
+  LATERAL (SELECT 1 AS one FROM todo.tally t WHERE t.td_user = u.name FOR UPDATE) l
+ORDER BY u.ord)sql"};
+
+// Several adds as one statement (a batch's adds, pg_batch.h): $1 users, $2 texts, $3 keys
+// (NULL: none), $4 statuses, $5 fingerprints, as arrays, one element per add; each add as
+// kAddTask does it, with ids drawn in array order. After kLockUsers. The tally upserts go
+// in user order (new users' rows are inserted there). Returns ord (1-based), id, created
+// ms, claimed: one row per add, claimed false for a key already recorded.
+inline constexpr Statement kAddTasks{"add_tasks", R"sql(
+WITH x AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int4[], $5::text[])
+    WITH ORDINALITY AS x(u, txt, key, status, fp, ord)),
+i AS (
+  SELECT x.*, nextval('todo.element_id_seq') AS id, date_trunc('milliseconds', now()) AS at
+  FROM x),
+k AS (
+  INSERT INTO todo.request (td_user, key, fingerprint, status, body, at, result)
+  SELECT i.u, i.key, i.fp, i.status, '', now(),
+         json_build_array(i.id, i.txt, todo.ms(i.at), todo.ms(i.at), NULL)::text
+  FROM i WHERE i.key IS NOT NULL ORDER BY i.ord
+  ON CONFLICT (td_user, key) DO NOTHING
+  RETURNING td_user, key),
+go AS (
+  SELECT i.*,
+         i.key IS NULL OR (
+           EXISTS (SELECT 1 FROM k WHERE k.td_user = i.u AND k.key = i.key)
+           -- one key twice in the batch: the first (inserted first) is the claim
+           AND i.ord = (SELECT min(j.ord) FROM i j WHERE j.u = i.u AND j.key = i.key)) AS ok
+  FROM i),
+t AS (
+  INSERT INTO todo.element (id, td_user, init_time, last_update_time, task)
+  OVERRIDING SYSTEM VALUE
+  SELECT go.id, go.u, go.at, go.at, go.txt FROM go WHERE go.ok ORDER BY go.ord
+  RETURNING id, td_user, init_time, task),
+e AS (
+  INSERT INTO todo.event (at, td_user, actor, kind, task_id, task)
+  SELECT t.init_time, t.td_user, t.td_user, 'created', t.id, t.task FROM t ORDER BY t.id
+  RETURNING id),
+c AS (
+  INSERT INTO todo.tally AS y (td_user, open_count, done_count, last_update_time)
+  SELECT t.td_user, count(*), 0, max(t.init_time) FROM t GROUP BY t.td_user ORDER BY t.td_user
+  ON CONFLICT (td_user) DO UPDATE
+  SET open_count = y.open_count + excluded.open_count,
+      last_update_time = greatest(y.last_update_time, excluded.last_update_time))
+SELECT go.ord, CASE WHEN go.ok THEN go.id END, CASE WHEN go.ok THEN todo.ms(go.at) END, go.ok
+FROM go ORDER BY go.ord)sql"};
+
 // $1 id, $2 user. element_user_id: the one entry (td_user, id).
 inline constexpr Statement kGetTaskOfUser{
     "get_task_of_user",
@@ -431,6 +485,7 @@ inline constexpr Statement kOldestRunningXid{
 inline constexpr const Statement* kAllStatements[] = {
     &kSessionSetup,  &kBegin,        &kCommit,       &kRollback,         &kPing,
     &kLockUser,      &kEnsureTally,  &kAddTask,      &kGetTaskOfUser,    &kGetAnyTask,
+    &kLockUsers,     &kAddTasks,
     &kListUserOpen,  &kListUserDone, &kListUserAll,  &kListAnyOpen,      &kListAnyDone,
     &kListAny,       &kUpdateTask,   &kRemoveTask,   &kRemoveOldest,     &kImportExisting,
     &kImportInsert,  &kFindRequest,  &kPurgeRequests,

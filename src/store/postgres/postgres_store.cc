@@ -192,6 +192,7 @@ class PostgresStore final : public Store {
       stats.batches += loop.batcher->batches();
       stats.writes += loop.batcher->writes();
       stats.alone += loop.batcher->alone();
+      stats.merged_adds += loop.batcher->merged_adds();
     }
     return stats;
   }
