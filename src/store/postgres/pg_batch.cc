@@ -15,26 +15,6 @@ using core::Status;
 
 namespace {
 
-// A PostgreSQL array literal of texts, NULL for a null pointer.
-std::string ArrayLiteral(const std::vector<const char*>& items) {
-  std::string out = "{";
-  for (const char* item : items) {
-    if (out.size() > 1) out += ',';
-    if (item == nullptr) {
-      out += "NULL";
-      continue;
-    }
-    out += '"';
-    for (const char* c = item; *c != '\0'; ++c) {
-      if (*c == '"' || *c == '\\') out += '\\';
-      out += *c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
-}
-
 // A write that is one kAddTask, whose parameters can go into kAddTasks.
 bool IsAdd(const std::vector<Query>& queries) {
   return queries.size() == 1 && queries[0].statement == &kAddTask;
@@ -216,37 +196,46 @@ asio::awaitable<void> Batcher::RunBatch(Connection& connection, std::vector<Writ
   alone_.fetch_add(batch.size() - shared, std::memory_order_relaxed);
 
   // One segment (one transaction) with every write, then one with kWalPosition (if there are
-  // writes), then one per alone. Two adds or more go as one statement (kAddTasks) after a
-  // kLockUsers for every user of the batch, then the other writes: executor start-up, locks
-  // and index opening once for all the adds (docs/benchmarks.md). Each write keeps its own
-  // statements for the resend below.
+  // writes), then one per alone. With two writes or more, one kLockUsers first locks every
+  // user of the batch (in user order), in place of each write's own kLockUser; and two adds
+  // or more go as one statement (kAddTasks) after it: executor start-up, locks and index
+  // opening once for all of them (docs/benchmarks.md). Each write keeps its own statements
+  // for the resend below.
   std::vector<Query> all;
   std::vector<std::size_t> segments;
+  const bool lock_all = shared >= 2;
   std::vector<Write*> adds;
   for (std::size_t w = 0; w < shared; ++w) {
     if (IsAdd(*batch[w]->queries)) adds.push_back(batch[w]);
   }
   const bool merge = adds.size() >= 2;
-  if (merge) merged_adds_.fetch_add(adds.size(), std::memory_order_relaxed);
-  if (merge) {
+  if (lock_all) {
     std::vector<const char*> users;  // ascending, distinct (the batch is sorted by user)
     for (std::size_t w = 0; w < shared; ++w) {
       const std::string& user = *batch[w]->user;
       if (users.empty() || user != users.back()) users.push_back(user.c_str());
     }
+    all.push_back(Query{&kLockUsers, Params().Own(TextArrayLiteral(users))});
+  }
+  if (merge) {
+    merged_adds_.fetch_add(adds.size(), std::memory_order_relaxed);
     std::vector<const char*> columns[5];
     for (Write* add : adds) {
       std::vector<const char*> values = (*add->queries)[0].params.Values();
       for (int c = 0; c < 5; ++c) columns[c].push_back(values[static_cast<std::size_t>(c)]);
     }
-    all.push_back(Query{&kLockUsers, Params().Own(ArrayLiteral(users))});
     Params merged;
-    for (int c = 0; c < 5; ++c) merged.Own(ArrayLiteral(columns[c]));
+    for (int c = 0; c < 5; ++c) merged.Own(TextArrayLiteral(columns[c]));
     all.push_back(Query{&kAddTasks, std::move(merged)});
   }
+  // Whether a write's query is left out of the shared transaction (done by the above).
+  auto covered = [&](const std::vector<Query>& queries, const Query& query) {
+    return (merge && IsAdd(queries)) || (lock_all && query.statement == &kLockUser);
+  };
   for (std::size_t w = 0; w < shared; ++w) {
-    if (merge && IsAdd(*batch[w]->queries)) continue;
-    all.insert(all.end(), batch[w]->queries->begin(), batch[w]->queries->end());
+    for (const Query& query : *batch[w]->queries) {
+      if (!covered(*batch[w]->queries, query)) all.push_back(query);
+    }
   }
   const std::size_t writes_size = all.size();
   if (shared > 0) {
@@ -264,6 +253,7 @@ asio::awaitable<void> Batcher::RunBatch(Connection& connection, std::vector<Writ
                                            [](const PgResult& r) { return !r.ok(); });
   // The writes' results in batch order, as if each had run its own statements.
   std::vector<PgResult> written;
+  const std::size_t add_result = lock_all ? 1 : 0;  // kAddTasks' result, if merged
   if (failed && shared > 1) {
     // The one transaction was rolled back: send each write again, with its own statements,
     // in a transaction of its own (one segment each), still in one round trip. The alones'
@@ -279,21 +269,25 @@ asio::awaitable<void> Batcher::RunBatch(Connection& connection, std::vector<Writ
     status = co_await connection.Run(again, each, written, deadline);
     if (status.ok()) results[writes_size] = std::move(written.back());
     if (!written.empty()) written.pop_back();
-  } else if (merge && status.ok() && results[1].rows() != static_cast<int>(adds.size())) {
+  } else if (merge && status.ok() &&
+             results[add_result].rows() != static_cast<int>(adds.size())) {
     status = Status::Internal("adding " + std::to_string(adds.size()) + " tasks returned " +
-                              std::to_string(results[1].rows()) + " rows");
+                              std::to_string(results[add_result].rows()) + " rows");
   } else if (status.ok()) {
-    std::size_t next = 0;
-    std::size_t add = 0;
-    if (merge) next = 2;  // past kLockUsers' and kAddTasks' results
+    std::size_t next = add_result + (merge ? 1 : 0);  // past kLockUsers' and kAddTasks'
+    int add = 0;
     for (std::size_t w = 0; w < shared; ++w) {
-      if (merge && IsAdd(*batch[w]->queries)) {
+      const std::vector<Query>& queries = *batch[w]->queries;
+      if (merge && IsAdd(queries)) {
         // kAddTasks gives one row per add, in `adds` order (the batch's order).
-        written.push_back(AddResult(results[1], static_cast<int>(add++)));
+        written.push_back(AddResult(results[add_result], add++));
         continue;
       }
-      for (std::size_t q = 0; q < batch[w]->queries->size(); ++q) {
-        written.push_back(std::move(results[next++]));
+      for (const Query& query : queries) {
+        // A kLockUser done by kLockUsers: an empty result in its place.
+        written.push_back(covered(queries, query)
+                              ? PgResult(PQmakeEmptyPGresult(nullptr, PGRES_TUPLES_OK))
+                              : std::move(results[next++]));
       }
     }
   }

@@ -129,6 +129,25 @@ std::vector<const char*> ConnectParams::Values() const {
 
 // --- StatusOf ------------------------------------------------------------------------------
 
+std::string TextArrayLiteral(std::span<const char* const> items) {
+  std::string out = "{";
+  for (const char* item : items) {
+    if (out.size() > 1) out += ',';
+    if (item == nullptr) {
+      out += "NULL";
+      continue;
+    }
+    out += '"';
+    for (const char* c = item; *c != '\0'; ++c) {
+      if (*c == '"' || *c == '\\') out += '\\';
+      out += *c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
 Status StatusOf(const PgResult& result) {
   if (result.ok()) return Status::Ok();
   std::string_view state = result.sqlstate();

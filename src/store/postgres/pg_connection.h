@@ -124,6 +124,10 @@ class ConnectParams {
   std::vector<std::string> values_;
 };
 
+// A PostgreSQL array literal of texts, each quoted: {"a","b\"c",NULL} (a null pointer is
+// NULL). For the statements that take arrays (unnest).
+std::string TextArrayLiteral(std::span<const char* const> items);
+
 // Maps a failed statement's result to a Status: connection and shutdown errors,
 // serialization failures and deadlocks to kUnavailable; unique violations to kConflict;
 // anything else to kInternal.

@@ -111,9 +111,10 @@ SELECT t.id, todo.ms(t.init_time), true FROM t
 UNION ALL SELECT NULL, NULL, false FROM go WHERE NOT go.ok)sql"};
 
 // $1 users (text[], ascending). tally primary key, one lookup per user, in array order. The
-// first statement of a batch whose adds are merged (kAddTasks): locks every user of the
-// batch in user order at once, so that the merged statement, which touches several users,
-// and the writes after it, each of one user, take no tally lock out of order (pg_batch.h).
+// first statement of a batch of two writes or more, in place of each write's kLockUser:
+// locks every user of the batch in user order at once, so that a merged statement
+// (kAddTasks), which touches several users, and the writes after it, each of one user, take
+// no tally lock out of order (pg_batch.h).
 // (`td_user = ANY ($1)` would be planned as a scan of the whole table while it is small.)
 inline constexpr Statement kLockUsers{"lock_users", R"sql(
 SELECT l.one FROM unnest($1::text[]) WITH ORDINALITY AS u(name, ord),

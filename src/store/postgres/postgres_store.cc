@@ -123,18 +123,10 @@ Status FirstError(const std::vector<PgResult>& results) {
 // --- Array parameters (text format: {"a","b"}, {1,NULL}, {t,f}) ----------------------------
 
 std::string TextArray(const std::vector<const std::string*>& items) {
-  std::string out = "{";
-  for (const std::string* item : items) {
-    if (out.size() > 1) out += ',';
-    out += '"';
-    for (char c : *item) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
+  std::vector<const char*> texts;  // validated task texts hold no NUL byte
+  texts.reserve(items.size());
+  for (const std::string* item : items) texts.push_back(item->c_str());
+  return pg::TextArrayLiteral(texts);
 }
 
 std::string IntArray(const std::vector<std::optional<int64_t>>& items) {
