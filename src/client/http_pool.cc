@@ -11,6 +11,10 @@ namespace {
 
 using asio::ip::tcp;
 
+// A connection's read buffer to start with: a page of 50 tasks in one read (it grows for
+// bigger answers and keeps its size).
+constexpr std::size_t kReadBufferSize = 16 * 1024;
+
 Status Broken(std::string_view what, const boost::system::error_code& ec,
               const Endpoint& endpoint) {
   return Status::Unavailable(std::string(what) + " " + endpoint.host + ":" + endpoint.port +
@@ -99,6 +103,7 @@ asio::awaitable<Result<HttpPool::Lease>> HttpPool::Connect() {
     co_return Broken("cannot connect to", ec, endpoint_);
   }
   stream->socket().set_option(tcp::no_delay(true), ec);
+  stream->buffer.reserve(kReadBufferSize);
   co_return Lease{std::move(stream), false};
 }
 
@@ -130,10 +135,10 @@ asio::awaitable<Result<Response>> HttpPool::Exchange(Stream& stream, Request& re
   stream.expires_after(timeout_);
   co_await http::async_write(stream, request, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return Broken("lost connection to", ec, endpoint_);
-  beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024 * 1024);
-  co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+  co_await http::async_read(stream, stream.buffer, parser,
+                            asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return Broken("lost connection to", ec, endpoint_);
   if (on_exchange_) {
     on_exchange_(std::chrono::duration_cast<std::chrono::microseconds>(

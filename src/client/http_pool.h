@@ -8,6 +8,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
@@ -65,7 +66,12 @@ class HttpPool {
   int open_connections() const { return open_; }
 
  private:
-  using Stream = beast::tcp_stream;
+  // A connection, with its read buffer kept across exchanges: no allocation per response,
+  // and room for a whole answer in one read.
+  struct Stream : beast::tcp_stream {
+    using beast::tcp_stream::tcp_stream;
+    beast::flat_buffer buffer;
+  };
 
   // A connection lent to one request; `reused` if it served an earlier request.
   struct Lease {

@@ -59,7 +59,7 @@ void History::RecordRemove(int dev, int count, Outcome outcome, std::vector<int6
 }
 
 void History::NoteOwner(int64_t id, int dev, std::string_view where) {
-  auto [it, inserted] = owners_.emplace(id, dev);
+  auto [it, inserted] = owners_.try_emplace(id, dev);
   // Reported once per task, however often it is seen afterwards.
   if (!inserted && it->second != dev && contested_.insert(id).second) {
     Note(Violation{ViolationKind::kLeaked, "task " + std::to_string(id) + " seen as " +
