@@ -167,10 +167,12 @@ std::string Metrics::Render(const Gauges& gauges) const {
   line("# TYPE todo_db_batched_total counter");
   line("todo_db_batched_total{kind=\"write\"} " + std::to_string(gauges.batches.writes));
   line("todo_db_batched_total{kind=\"alone\"} " + std::to_string(gauges.batches.alone));
-  line("# HELP todo_db_merged_adds_total Of the batched writes, adds sent as one statement with "
-       "the batch's other adds.");
-  line("# TYPE todo_db_merged_adds_total counter");
-  line("todo_db_merged_adds_total " + std::to_string(gauges.batches.merged_adds));
+  line("# HELP todo_db_merged_total Of the batched writes, those sent as one statement with the "
+       "batch's others of their kind.");
+  line("# TYPE todo_db_merged_total counter");
+  line("todo_db_merged_total{kind=\"add\"} " + std::to_string(gauges.batches.merged_adds));
+  line("todo_db_merged_total{kind=\"remove_oldest\"} " +
+       std::to_string(gauges.batches.merged_removes));
   return out;
 }
 

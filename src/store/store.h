@@ -268,6 +268,7 @@ class Store {
     uint64_t writes = 0;   // writes they carried in their shared transactions
     uint64_t alone = 0;    // reads and others they carried in segments of their own
     uint64_t merged_adds = 0;  // of the writes, adds sent as one statement with others
+    uint64_t merged_removes = 0;  // and remove-oldest
   };
   virtual BatchStats batch_stats() const { return {}; }
 };

@@ -117,7 +117,7 @@ TEST_P(ServerTest, HealthReadinessAndMetrics) {
   ASSERT_TRUE(std::regex_search(m, batched, writes)) << m;
   EXPECT_EQ(std::stoll(batched[1].str()) >= 1, GetParam() == "postgres") << m;
   EXPECT_NE(m.find("\ntodo_db_batches_total "), std::string::npos);
-  EXPECT_NE(m.find("\ntodo_db_merged_adds_total "), std::string::npos);
+  EXPECT_NE(m.find("\ntodo_db_merged_total{kind=\"add\"} "), std::string::npos);
 }
 
 TEST_P(ServerTest, UnknownPathsAnswer404Json) {

@@ -1207,13 +1207,14 @@ TEST_P(StoreConformance, ConcurrentRetriesOfOneKeyApplyOnceAndDisturbNobody) {
   EXPECT_EQ(users[0].open, static_cast<int64_t>(kTasks));
 }
 
-// Many users' keyed adds, retries and removals at once: PostgreSQL sends a batch's adds as
-// one statement (pg_batch.h); every user's tasks, counts and change log must come out as if
-// each write had run alone, and each retry must answer as its first attempt.
+// Many users' keyed adds, removals of their oldest and retries at once: PostgreSQL sends a
+// batch's adds as one statement, and its remove-oldest as another (pg_batch.h); every
+// user's tasks, counts and change log must come out as if each write had run alone, and
+// each retry must answer as its first attempt.
 TEST_P(StoreConformance, ManyUsersWritingTogetherEachComeOutExact) {
   constexpr int kUsers = 12;
   constexpr int kThreads = 8;
-  constexpr int kEach = 40;
+  constexpr int kEach = 48;
   std::vector<Actor> users;
   for (int u = 0; u < kUsers; ++u) {
     users.push_back(Actor{.name = "user" + std::to_string(u), .role = Role::kDeveloper});
@@ -1222,18 +1223,42 @@ TEST_P(StoreConformance, ManyUsersWritingTogetherEachComeOutExact) {
   std::atomic<int> failures = 0;
   std::vector<std::atomic<int>> adds(kUsers);
   std::vector<std::atomic<int>> removes(kUsers);
+  std::mutex mu;
+  std::set<int64_t> removed_ids;  // each removed once
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) {
         const int u = (t * 5 + i) % kUsers;
         const std::string text = "t" + std::to_string(t) + " i" + std::to_string(i);
-        if (i % 8 == 7) {  // every user keeps tasks: at most one removal per 7 adds of it
-          auto removed = RunSync(store_->RemoveOldest(users[u], 1, nullptr));
-          if (!removed.ok() || !removed->value) {
+        if (i % 3 == 2) {
+          Idempotency<std::vector<int64_t>> key{
+              .key = "rm " + text,
+              .fingerprint = "POST remove-oldest 2",
+              .status = 200,
+              .render = [](const std::vector<int64_t>& ids) {
+                std::string out;
+                for (int64_t id : ids) out += std::to_string(id) + ",";
+                return out;
+              }};
+          auto first = RunSync(store_->RemoveOldest(users[u], 2, &key));
+          if (!first.ok() || !first->value) {
             ++failures;
-          } else {
-            removes[u] += static_cast<int>(removed->value->size());
+            continue;
+          }
+          removes[u] += static_cast<int>(first->value->size());
+          {
+            std::lock_guard lock(mu);
+            for (int64_t id : *first->value) {
+              if (!removed_ids.insert(id).second) ++failures;
+            }
+          }
+          if (i % 2 == 0) {  // a retry: the first answer, nothing removed
+            auto again = RunSync(store_->RemoveOldest(users[u], 2, &key));
+            if (!again.ok() || !again->replay ||
+                again->replay->body != key.render(*first->value)) {
+              ++failures;
+            }
           }
           continue;
         }
@@ -1266,16 +1291,19 @@ TEST_P(StoreConformance, ManyUsersWritingTogetherEachComeOutExact) {
     EXPECT_EQ(open_by_user[users[u].name], adds[u] - removes[u]) << users[u].name;
     for (const Task& task : tasks) {
       EXPECT_EQ(task.user, users[u].name);
+      EXPECT_EQ(removed_ids.count(task.id), 0u) << task.id;
       ids.insert(task.id);
     }
     total_adds += adds[u];
     total_removes += removes[u];
   }
+  EXPECT_GT(total_removes, 0);
   EXPECT_EQ(static_cast<int>(ids.size()), total_adds - total_removes);
   EXPECT_EQ(static_cast<int>(Events().size()), total_adds + total_removes);
-  // On PostgreSQL the batches must have merged adds here, or this case tested nothing new.
+  // On PostgreSQL the batches must have merged writes here, or this case tested nothing new.
   if (GetParam().name == "postgres") {
     EXPECT_GT(store_->batch_stats().merged_adds, 0u);
+    EXPECT_GT(store_->batch_stats().merged_removes, 0u);
   }
 }
 

@@ -20,28 +20,52 @@ bool IsAdd(const std::vector<Query>& queries) {
   return queries.size() == 1 && queries[0].statement == &kAddTask;
 }
 
-// Row `row` of kAddTasks' result as kAddTask's own result would be: one row of id, created
-// ms, claimed (libpq builds results for this: PQmakeEmptyPGresult and friends).
-PgResult AddResult(const PgResult& merged, int row) {
+// A write that is kLockUser then kRemoveOldest, whose parameters can go into kRemoveOldests.
+bool IsRemoveOldest(const std::vector<Query>& queries) {
+  return queries.size() == 2 && queries[0].statement == &kLockUser &&
+         queries[1].statement == &kRemoveOldest;
+}
+
+// Rows [first, end) of a merged statement's result, without its first column (the ord), as
+// the write's own statement would have answered them (libpq builds results for this:
+// PQmakeEmptyPGresult and friends).
+PgResult RowsOf(const PgResult& merged, int first, int end) {
+  const int columns = merged.columns() - 1;
   PGresult* result = PQmakeEmptyPGresult(nullptr, PGRES_TUPLES_OK);
-  PGresAttDesc columns[3] = {};
-  const char* names[3] = {"id", "created", "claimed"};
-  for (int c = 0; c < 3; ++c) {
-    columns[c].name = const_cast<char*>(names[c]);
-    columns[c].format = 0;
-    columns[c].typlen = -1;
-    columns[c].atttypmod = -1;
+  std::vector<PGresAttDesc> attributes(static_cast<std::size_t>(columns));
+  static char kName[] = "?column?";
+  for (PGresAttDesc& attribute : attributes) {
+    attribute.name = kName;
+    attribute.typlen = -1;
+    attribute.atttypmod = -1;
   }
-  PQsetResultAttrs(result, 3, columns);
-  for (int c = 0; c < 3; ++c) {
-    if (merged.IsNull(row, c + 1)) {
-      PQsetvalue(result, 0, c, nullptr, -1);
-    } else {
-      std::string_view value = merged.Text(row, c + 1);
-      PQsetvalue(result, 0, c, const_cast<char*>(value.data()), static_cast<int>(value.size()));
+  PQsetResultAttrs(result, columns, attributes.data());
+  for (int row = first; row < end; ++row) {
+    for (int c = 0; c < columns; ++c) {
+      if (merged.IsNull(row, c + 1)) {
+        PQsetvalue(result, row - first, c, nullptr, -1);
+      } else {
+        std::string_view value = merged.Text(row, c + 1);
+        PQsetvalue(result, row - first, c, const_cast<char*>(value.data()),
+                   static_cast<int>(value.size()));
+      }
     }
   }
   return PgResult(result);
+}
+
+// The ord column (1 to `count`, ascending) of a merged statement's result: where each
+// write's rows begin; ranges[ord - 1] to ranges[ord] are its rows. Empty if malformed.
+std::vector<int> RowRanges(const PgResult& merged, int count) {
+  std::vector<int> starts(static_cast<std::size_t>(count) + 1, 0);
+  int ord = 0;
+  for (int row = 0; row < merged.rows(); ++row) {
+    const int64_t next = merged.Int(row, 0);
+    if (next < ord || next < 1 || next > count) return {};
+    while (ord < next) starts[static_cast<std::size_t>(ord++)] = row;
+  }
+  while (ord <= count) starts[static_cast<std::size_t>(ord++)] = merged.rows();
+  return starts;
 }
 
 }  // namespace
@@ -197,18 +221,29 @@ asio::awaitable<void> Batcher::RunBatch(Connection& connection, std::vector<Writ
 
   // One segment (one transaction) with every write, then one with kWalPosition (if there are
   // writes), then one per alone. With two writes or more, one kLockUsers first locks every
-  // user of the batch (in user order), in place of each write's own kLockUser; and two adds
-  // or more go as one statement (kAddTasks) after it: executor start-up, locks and index
-  // opening once for all of them (docs/benchmarks.md). Each write keeps its own statements
-  // for the resend below.
+  // user of the batch (in user order), in place of each write's own kLockUser. Then two adds
+  // or more go as one statement (kAddTasks), and two remove-oldest or more of different
+  // users as one (kRemoveOldests; a user's second one runs on its own, after): executor
+  // start-up, locks and index opening once for all of them (docs/benchmarks.md). Each write
+  // keeps its own statements for the resend below.
   std::vector<Query> all;
   std::vector<std::size_t> segments;
   const bool lock_all = shared >= 2;
+  enum class Merged { kNo, kAdd, kRemove };
+  std::vector<Merged> merged(shared, Merged::kNo);
   std::vector<Write*> adds;
+  std::vector<Write*> removes;
   for (std::size_t w = 0; w < shared; ++w) {
-    if (IsAdd(*batch[w]->queries)) adds.push_back(batch[w]);
+    const std::vector<Query>& queries = *batch[w]->queries;
+    if (IsAdd(queries)) {
+      adds.push_back(batch[w]);
+    } else if (IsRemoveOldest(queries) &&
+               (removes.empty() || *removes.back()->user != *batch[w]->user)) {
+      removes.push_back(batch[w]);  // the batch is sorted by user: one per user
+    }
   }
-  const bool merge = adds.size() >= 2;
+  if (adds.size() < 2) adds.clear();
+  if (removes.size() < 2) removes.clear();
   if (lock_all) {
     std::vector<const char*> users;  // ascending, distinct (the batch is sorted by user)
     for (std::size_t w = 0; w < shared; ++w) {
@@ -217,24 +252,42 @@ asio::awaitable<void> Batcher::RunBatch(Connection& connection, std::vector<Writ
     }
     all.push_back(Query{&kLockUsers, Params().Own(TextArrayLiteral(users))});
   }
-  if (merge) {
-    merged_adds_.fetch_add(adds.size(), std::memory_order_relaxed);
-    std::vector<const char*> columns[5];
-    for (Write* add : adds) {
-      std::vector<const char*> values = (*add->queries)[0].params.Values();
-      for (int c = 0; c < 5; ++c) columns[c].push_back(values[static_cast<std::size_t>(c)]);
+  // One statement for `writes`, each of which has its parameters in `query` (the arrays'
+  // elements, in order).
+  auto merge = [&](const Statement& statement, const std::vector<Write*>& writes,
+                   std::size_t query) {
+    std::vector<std::vector<const char*>> columns;
+    for (Write* write : writes) {
+      std::vector<const char*> values = (*write->queries)[query].params.Values();
+      columns.resize(values.size());
+      for (std::size_t c = 0; c < values.size(); ++c) columns[c].push_back(values[c]);
     }
-    Params merged;
-    for (int c = 0; c < 5; ++c) merged.Own(TextArrayLiteral(columns[c]));
-    all.push_back(Query{&kAddTasks, std::move(merged)});
+    Params arrays;
+    for (const auto& column : columns) arrays.Own(TextArrayLiteral(column));
+    all.push_back(Query{&statement, std::move(arrays)});
+  };
+  const std::size_t adds_result = all.size();
+  if (!adds.empty()) merge(kAddTasks, adds, 0);
+  const std::size_t removes_result = all.size();
+  if (!removes.empty()) merge(kRemoveOldests, removes, 1);
+  merged_adds_.fetch_add(adds.size(), std::memory_order_relaxed);
+  merged_removes_.fetch_add(removes.size(), std::memory_order_relaxed);
+  for (std::size_t w = 0, a = 0, r = 0; w < shared; ++w) {
+    if (a < adds.size() && adds[a] == batch[w]) {
+      merged[w] = Merged::kAdd;
+      ++a;
+    } else if (r < removes.size() && removes[r] == batch[w]) {
+      merged[w] = Merged::kRemove;
+      ++r;
+    }
   }
   // Whether a write's query is left out of the shared transaction (done by the above).
-  auto covered = [&](const std::vector<Query>& queries, const Query& query) {
-    return (merge && IsAdd(queries)) || (lock_all && query.statement == &kLockUser);
+  auto covered = [&](std::size_t w, const Query& query) {
+    return merged[w] != Merged::kNo || (lock_all && query.statement == &kLockUser);
   };
   for (std::size_t w = 0; w < shared; ++w) {
     for (const Query& query : *batch[w]->queries) {
-      if (!covered(*batch[w]->queries, query)) all.push_back(query);
+      if (!covered(w, query)) all.push_back(query);
     }
   }
   const std::size_t writes_size = all.size();
@@ -251,9 +304,17 @@ asio::awaitable<void> Batcher::RunBatch(Connection& connection, std::vector<Writ
   const Status alone_status = status;  // the alones are done after this round trip
   bool failed = status.ok() && std::any_of(results.begin(), results.begin() + writes_size,
                                            [](const PgResult& r) { return !r.ok(); });
+  // Where each merged write's rows are in its statement's result.
+  std::vector<int> add_rows;
+  std::vector<int> remove_rows;
+  if (status.ok() && !failed) {
+    if (!adds.empty()) add_rows = RowRanges(results[adds_result], static_cast<int>(adds.size()));
+    if (!removes.empty()) {
+      remove_rows = RowRanges(results[removes_result], static_cast<int>(removes.size()));
+    }
+  }
   // The writes' results in batch order, as if each had run its own statements.
   std::vector<PgResult> written;
-  const std::size_t add_result = lock_all ? 1 : 0;  // kAddTasks' result, if merged
   if (failed && shared > 1) {
     // The one transaction was rolled back: send each write again, with its own statements,
     // in a transaction of its own (one segment each), still in one round trip. The alones'
@@ -269,25 +330,32 @@ asio::awaitable<void> Batcher::RunBatch(Connection& connection, std::vector<Writ
     status = co_await connection.Run(again, each, written, deadline);
     if (status.ok()) results[writes_size] = std::move(written.back());
     if (!written.empty()) written.pop_back();
-  } else if (merge && status.ok() &&
-             results[add_result].rows() != static_cast<int>(adds.size())) {
-    status = Status::Internal("adding " + std::to_string(adds.size()) + " tasks returned " +
-                              std::to_string(results[add_result].rows()) + " rows");
+  } else if (status.ok() && ((!adds.empty() && add_rows.empty()) ||
+                             (!removes.empty() && remove_rows.empty()))) {
+    // Cannot happen (each merged statement answers every write, in order); if it did, the
+    // writes committed but their answers are unknown.
+    status = Status::Internal("a merged statement's result was malformed");
   } else if (status.ok()) {
-    std::size_t next = add_result + (merge ? 1 : 0);  // past kLockUsers' and kAddTasks'
+    std::size_t next = removes_result + (removes.empty() ? 0 : 1);  // the first own query
     int add = 0;
+    int remove = 0;
     for (std::size_t w = 0; w < shared; ++w) {
       const std::vector<Query>& queries = *batch[w]->queries;
-      if (merge && IsAdd(queries)) {
-        // kAddTasks gives one row per add, in `adds` order (the batch's order).
-        written.push_back(AddResult(results[add_result], add++));
-        continue;
-      }
-      for (const Query& query : queries) {
-        // A kLockUser done by kLockUsers: an empty result in its place.
-        written.push_back(covered(queries, query)
-                              ? PgResult(PQmakeEmptyPGresult(nullptr, PGRES_TUPLES_OK))
-                              : std::move(results[next++]));
+      for (std::size_t q = 0; q < queries.size(); ++q) {
+        const bool last = q + 1 == queries.size();  // the merged statement's part
+        if (merged[w] == Merged::kAdd && last) {
+          written.push_back(RowsOf(results[adds_result], add_rows[add], add_rows[add + 1]));
+          ++add;
+        } else if (merged[w] == Merged::kRemove && last) {
+          written.push_back(
+              RowsOf(results[removes_result], remove_rows[remove], remove_rows[remove + 1]));
+          ++remove;
+        } else if (covered(w, queries[q])) {
+          // A kLockUser done by kLockUsers: an empty result in its place.
+          written.push_back(PgResult(PQmakeEmptyPGresult(nullptr, PGRES_TUPLES_OK)));
+        } else {
+          written.push_back(std::move(results[next++]));
+        }
       }
     }
   }

@@ -81,8 +81,10 @@ class Batcher {
   uint64_t batches() const { return batches_.load(std::memory_order_relaxed); }
   uint64_t writes() const { return writes_.load(std::memory_order_relaxed); }
   uint64_t alone() const { return alone_.load(std::memory_order_relaxed); }
-  // Of the writes, adds that went in one statement with others (kAddTasks).
+  // Of the writes, adds and remove-oldest that went in one statement with others (kAddTasks,
+  // kRemoveOldests).
   uint64_t merged_adds() const { return merged_adds_.load(std::memory_order_relaxed); }
+  uint64_t merged_removes() const { return merged_removes_.load(std::memory_order_relaxed); }
 
  private:
   struct Write;
@@ -106,6 +108,7 @@ class Batcher {
   std::atomic<uint64_t> writes_{0};
   std::atomic<uint64_t> alone_{0};
   std::atomic<uint64_t> merged_adds_{0};
+  std::atomic<uint64_t> merged_removes_{0};
 };
 
 }  // namespace todo::store::pg

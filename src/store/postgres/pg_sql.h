@@ -354,6 +354,51 @@ SELECT d.id, true FROM d
 UNION ALL SELECT NULL, false FROM go WHERE NOT go.ok
 ORDER BY 1)sql"};
 
+// Several remove-oldest as one statement (a batch's, pg_batch.h), each of another user: $1
+// users, $2 counts, $3 keys (NULL: none), $4 statuses, $5 fingerprints, as arrays, one
+// element per request; each as kRemoveOldest does it. After kLockUsers (the users' writes
+// are serialized, hence exact: see kRemoveOldest). element_user_open per user (index only),
+// element_user_id per row; request primary key and request_at. Returns ord (1-based), then
+// kRemoveOldest's rows for that request: the removed ids, ascending, and claimed.
+inline constexpr Statement kRemoveOldests{"remove_oldests", R"sql(
+WITH x AS (
+  SELECT * FROM unnest($1::text[], $2::int4[], $3::text[], $4::int4[], $5::text[])
+    WITH ORDINALITY AS x(u, n, key, status, fp, ord)),
+victim AS (
+  SELECT x.ord, v.id FROM x,
+    LATERAL (SELECT id FROM todo.element
+             WHERE td_user = x.u AND done_time IS NULL ORDER BY id LIMIT x.n) v),
+k AS (
+  INSERT INTO todo.request (td_user, key, fingerprint, status, body, at, result)
+  SELECT x.u, x.key, x.fp, x.status, '', now(),
+         coalesce((SELECT json_agg(v.id ORDER BY v.id) FROM victim v WHERE v.ord = x.ord),
+                  '[]'::json)::text
+  FROM x WHERE x.key IS NOT NULL ORDER BY x.ord
+  ON CONFLICT (td_user, key) DO NOTHING
+  RETURNING td_user, key),
+go AS (
+  SELECT x.ord, x.u,
+         x.key IS NULL OR EXISTS (SELECT 1 FROM k WHERE k.td_user = x.u AND k.key = x.key) AS ok
+  FROM x),
+d AS (
+  DELETE FROM todo.element el USING victim, go
+  WHERE el.id = victim.id AND victim.ord = go.ord AND el.td_user = go.u AND go.ok
+  RETURNING el.id, el.td_user, el.task, go.ord),
+ev AS (
+  INSERT INTO todo.event (at, td_user, actor, kind, task_id, task)
+  SELECT date_trunc('milliseconds', now()), d.td_user, d.td_user, 'removed', d.id, d.task
+  FROM d ORDER BY d.id
+  RETURNING id),
+c AS (
+  UPDATE todo.tally y
+  SET open_count = y.open_count - s.n,
+      last_update_time = greatest(y.last_update_time, date_trunc('milliseconds', now()))
+  FROM (SELECT d.td_user, count(*) AS n FROM d GROUP BY d.td_user) s
+  WHERE y.td_user = s.td_user)
+SELECT d.ord, d.id, true FROM d
+UNION ALL SELECT go.ord, NULL, false FROM go WHERE NOT go.ok
+ORDER BY 1, 2)sql"};
+
 
 // $1 user, $2 texts. After kEnsureTally and kLockUser. element_user_id (the user's range),
 // filtering on the texts the file names. Returns text, created ms.
@@ -486,7 +531,7 @@ inline constexpr Statement kOldestRunningXid{
 inline constexpr const Statement* kAllStatements[] = {
     &kSessionSetup,  &kBegin,        &kCommit,       &kRollback,         &kPing,
     &kLockUser,      &kEnsureTally,  &kAddTask,      &kGetTaskOfUser,    &kGetAnyTask,
-    &kLockUsers,     &kAddTasks,
+    &kLockUsers,     &kAddTasks,     &kRemoveOldests,
     &kListUserOpen,  &kListUserDone, &kListUserAll,  &kListAnyOpen,      &kListAnyDone,
     &kListAny,       &kUpdateTask,   &kRemoveTask,   &kRemoveOldest,     &kImportExisting,
     &kImportInsert,  &kFindRequest,  &kPurgeRequests,

@@ -185,6 +185,7 @@ class PostgresStore final : public Store {
       stats.writes += loop.batcher->writes();
       stats.alone += loop.batcher->alone();
       stats.merged_adds += loop.batcher->merged_adds();
+      stats.merged_removes += loop.batcher->merged_removes();
     }
     return stats;
   }
