@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -176,6 +177,14 @@ void Feed::Publish(const std::vector<core::Event>& events, int64_t up_to) {
   position_.store(up_to);
 }
 
+bool Feed::SkipIfUnwatched(int64_t horizon) {
+  std::lock_guard lock(mu_);
+  std::erase_if(subscribers_, [](const auto& weak) { return weak.expired(); });
+  if (!subscribers_.empty()) return false;
+  position_.store(std::max(position_.load(), horizon));
+  return true;
+}
+
 asio::awaitable<void> Feed::Run() {
   const store::Actor reader{"todod-feed", core::Role::kManager};
   while (!stopped_.load()) {
@@ -190,7 +199,7 @@ asio::awaitable<void> Feed::Run() {
         position_.store(*horizon);
       }
       ready_.store(true);
-    } else {
+    } else if (!SkipIfUnwatched(*horizon)) {
       // Everything up to the horizon, a page at a time.
       while (!stopped_.load() && position_.load() < *horizon) {
         int64_t after = position_.load();

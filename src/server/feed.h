@@ -7,7 +7,7 @@
 // for the stable horizon (Store::EventHorizon) and reads ListEvents(after = position) up to
 // it, so an event that commits late with a smaller id is never skipped
 // (docs/decisions/0006). Each event is rendered once as an SSE frame and queued to every
-// subscriber allowed to see it.
+// subscriber allowed to see it. While nobody subscribes it only follows the horizon.
 //
 // Subscribers are bounded queues, one per stream: a reader that falls more than
 // max_queue frames behind is cut off (its stream closes; the client resumes with
@@ -123,6 +123,11 @@ class Feed {
  private:
   asio::awaitable<void> Run();
   void Publish(const std::vector<core::Event>& events, int64_t up_to);
+  // With no subscriber, moves the position to `horizon` without reading the log (nobody
+  // would get the frames: under load that was a read and a rendering of every event) and
+  // returns true. Under mu_, so that a Subscribe at the same time either gets the old
+  // position and then the frames after it, or the new one.
+  bool SkipIfUnwatched(int64_t horizon);
 
   StoreGate& gate_;
   store::Store& store_;

@@ -212,6 +212,24 @@ TEST_P(StreamTest, ResumingWithLastEventIdLosesNothing) {
   EXPECT_EQ(resumed->ids(), expected);  // in order, no gap, no duplicate
 }
 
+// While nobody watches, the feed only follows the log's horizon (it reads no events); a
+// stream opened later must still get every event: the old ones from the log, then live.
+TEST_P(StreamTest, EventsNobodyWatchedAreReplayedThenLiveOnesFollow) {
+  for (int i = 0; i < 6; ++i) AddTask(i % 2 ? bob_ : alice_, "unwatched " + std::to_string(i));
+  std::this_thread::sleep_for(milliseconds(1500));  // the feed's poll interval has passed
+  auto stream = Open(mia_, "", {"Last-Event-ID: 0"});
+  ASSERT_EQ(stream->status(), 200);
+  std::vector<int64_t> expected = LogIds(mia_);
+  ASSERT_EQ(expected.size(), 6u);
+  EXPECT_TRUE(stream->ReadUntil([&] { return stream->events().size() >= expected.size(); },
+                                milliseconds(10'000)));
+  AddTask(alice_, "watched");
+  stream->ReadUntil([&] { return stream->events().size() > expected.size(); },
+                    milliseconds(10'000));
+  expected.push_back(LogIds(mia_).back());
+  EXPECT_EQ(stream->ids(), expected);  // in order, no gap, no duplicate
+}
+
 TEST_P(StreamTest, AfterParameterAndAccessTokenWorkForBrowsers) {
   AddTask(alice_, "one");
   AddTask(alice_, "two");
