@@ -270,8 +270,6 @@ asio::awaitable<void> Batcher::RunBatch(Connection& connection, std::vector<Writ
   if (!adds.empty()) merge(kAddTasks, adds, 0);
   const std::size_t removes_result = all.size();
   if (!removes.empty()) merge(kRemoveOldests, removes, 1);
-  merged_adds_.fetch_add(adds.size(), std::memory_order_relaxed);
-  merged_removes_.fetch_add(removes.size(), std::memory_order_relaxed);
   for (std::size_t w = 0, a = 0, r = 0; w < shared; ++w) {
     if (a < adds.size() && adds[a] == batch[w]) {
       merged[w] = Merged::kAdd;
@@ -336,6 +334,8 @@ asio::awaitable<void> Batcher::RunBatch(Connection& connection, std::vector<Writ
     // writes committed but their answers are unknown.
     status = Status::Internal("a merged statement's result was malformed");
   } else if (status.ok()) {
+    merged_adds_.fetch_add(adds.size(), std::memory_order_relaxed);
+    merged_removes_.fetch_add(removes.size(), std::memory_order_relaxed);
     std::size_t next = removes_result + (removes.empty() ? 0 : 1);  // the first own query
     int add = 0;
     int remove = 0;

@@ -20,14 +20,17 @@
 // but a failed resend of the writes does not fail reads that were answered.
 //
 // A batch's writes are ordered by user (stably) so that every transaction takes the users'
-// tally-row locks in the same order: concurrent batches cannot deadlock. Two adds or more go
-// as ONE statement (kAddTasks, over arrays) after one that locks every user of the batch in
-// that order (kLockUsers): executor start-up, locks and index opening once for all the adds,
-// ~15% less database CPU per operation at the ~25 requests a batch carries on 2 cores
-// (docs/benchmarks.md). Each add still gets its own result, as if it had run alone; each
-// write is still all-or-nothing. If any statement of a batch fails, PostgreSQL rolls the whole transaction
-// back; the batch is then sent again with each write in a segment (a transaction) of its own,
-// in the same round trip, so that one failing write never fails or loses the others
+// tally-row locks in the same order: concurrent batches cannot deadlock. With two writes or
+// more, one statement locks every user of the batch first, in that order, creating the rows
+// of new users (kLockUsers); then two adds or more go as ONE statement (kAddTasks, over
+// arrays), and two remove-oldest or more of different users as another (kRemoveOldests):
+// executor start-up, locks and index opening once for all of them, less database CPU per
+// operation than the bare SQL at the ~28 requests a batch carries on 2 cores
+// (docs/benchmarks.md, decision 0011). Each write still gets its own results, as if it had
+// run alone, and is still all-or-nothing. If any statement of a batch fails, PostgreSQL
+// rolls the whole transaction back; the batch is then sent again with each write's own
+// statements in a segment (a transaction) of its own, in the same round trip, so that one
+// failing write never fails or loses the others
 // (docs: performance.md, point 3).
 //
 // Driving: the first writes to arrive become drivers (at most one per connection). A driver

@@ -112,14 +112,17 @@ UNION ALL SELECT NULL, NULL, false FROM go WHERE NOT go.ok)sql"};
 
 // $1 users (text[], ascending). tally primary key, one lookup per user, in array order. The
 // first statement of a batch of two writes or more, in place of each write's kLockUser:
-// locks every user of the batch in user order at once, so that a merged statement
-// (kAddTasks), which touches several users, and the writes after it, each of one user, take
-// no tally lock out of order (pg_batch.h).
-// (`td_user = ANY ($1)` would be planned as a scan of the whole table while it is small.)
+// locks every user of the batch in user order at once, creating the rows of users who have
+// none yet (zero counts, as kEnsureTally), so that nothing of theirs is locked out of order
+// later either: the merged statements (kAddTasks, kRemoveOldests), which touch several
+// users, and the writes after them, each of one user, take no tally lock and claim no key
+// of a user this batch has not locked (pg_batch.h). An ON CONFLICT DO UPDATE whose WHERE
+// is false updates nothing but locks the row.
 inline constexpr Statement kLockUsers{"lock_users", R"sql(
-SELECT l.one FROM unnest($1::text[]) WITH ORDINALITY AS u(name, ord),
-  LATERAL (SELECT 1 AS one FROM todo.tally t WHERE t.td_user = u.name FOR UPDATE) l
-ORDER BY u.ord)sql"};
+INSERT INTO todo.tally AS y (td_user, open_count, done_count, last_update_time)
+SELECT u.name, 0, 0, NULL FROM unnest($1::text[]) WITH ORDINALITY AS u(name, ord)
+ORDER BY u.ord
+ON CONFLICT (td_user) DO UPDATE SET open_count = y.open_count WHERE false)sql"};
 
 // Several adds as one statement (a batch's adds, pg_batch.h): $1 users, $2 texts, $3 keys
 // (NULL: none), $4 statuses, $5 fingerprints, as arrays, one element per add; each add as
