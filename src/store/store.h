@@ -269,6 +269,7 @@ class Store {
     uint64_t alone = 0;    // reads and others they carried in segments of their own
     uint64_t merged_adds = 0;  // of the writes, adds sent as one statement with others
     uint64_t merged_removes = 0;  // and remove-oldest
+    uint64_t resent = 0;  // batches that failed and were sent again write by write
   };
   virtual BatchStats batch_stats() const { return {}; }
 };

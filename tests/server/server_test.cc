@@ -118,6 +118,7 @@ TEST_P(ServerTest, HealthReadinessAndMetrics) {
   EXPECT_EQ(std::stoll(batched[1].str()) >= 1, GetParam() == "postgres") << m;
   EXPECT_NE(m.find("\ntodo_db_batches_total "), std::string::npos);
   EXPECT_NE(m.find("\ntodo_db_merged_total{kind=\"add\"} "), std::string::npos);
+  EXPECT_NE(m.find("\ntodo_db_batches_resent_total "), std::string::npos);
 }
 
 TEST_P(ServerTest, UnknownPathsAnswer404Json) {

@@ -317,6 +317,7 @@ asio::awaitable<void> Batcher::RunBatch(Connection& connection, std::vector<Writ
     // The one transaction was rolled back: send each write again, with its own statements,
     // in a transaction of its own (one segment each), still in one round trip. The alones'
     // results are kept.
+    resent_.fetch_add(1, std::memory_order_relaxed);
     std::vector<Query> again;
     std::vector<std::size_t> each;
     for (std::size_t w = 0; w < shared; ++w) {

@@ -88,6 +88,8 @@ class Batcher {
   // kRemoveOldests).
   uint64_t merged_adds() const { return merged_adds_.load(std::memory_order_relaxed); }
   uint64_t merged_removes() const { return merged_removes_.load(std::memory_order_relaxed); }
+  // Batches whose shared transaction failed and whose writes were sent again one by one.
+  uint64_t resent() const { return resent_.load(std::memory_order_relaxed); }
 
  private:
   struct Write;
@@ -112,6 +114,7 @@ class Batcher {
   std::atomic<uint64_t> alone_{0};
   std::atomic<uint64_t> merged_adds_{0};
   std::atomic<uint64_t> merged_removes_{0};
+  std::atomic<uint64_t> resent_{0};
 };
 
 }  // namespace todo::store::pg

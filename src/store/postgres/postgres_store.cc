@@ -186,6 +186,7 @@ class PostgresStore final : public Store {
       stats.alone += loop.batcher->alone();
       stats.merged_adds += loop.batcher->merged_adds();
       stats.merged_removes += loop.batcher->merged_removes();
+      stats.resent += loop.batcher->resent();
     }
     return stats;
   }
