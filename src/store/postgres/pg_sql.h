@@ -126,9 +126,10 @@ ON CONFLICT (td_user) DO UPDATE SET open_count = y.open_count WHERE false)sql"};
 
 // Several adds as one statement (a batch's adds, pg_batch.h): $1 users, $2 texts, $3 keys
 // (NULL: none), $4 statuses, $5 fingerprints, as arrays, one element per add; each add as
-// kAddTask does it, with ids drawn in array order. After kLockUsers. The tally upserts go
-// in user order (new users' rows are inserted there). Returns ord (1-based), id, created
-// ms, claimed: one row per add, claimed false for a key already recorded.
+// kAddTask does it, with ids drawn in array order. After kLockUsers, which made every
+// user's tally row exist and locked it (the upsert below only updates). Returns ord
+// (1-based), id, created ms, claimed: one row per add, claimed false for a key already
+// recorded.
 inline constexpr Statement kAddTasks{"add_tasks", R"sql(
 WITH x AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int4[], $5::text[])
