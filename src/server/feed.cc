@@ -21,6 +21,11 @@ namespace {
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 // Events read from the store per call.
 constexpr int kPage = 1000;
+
+// Forgets the subscriptions whose streams have ended.
+void DropEnded(std::vector<std::weak_ptr<Subscription>>& subscribers) {
+  std::erase_if(subscribers, [](const auto& weak) { return weak.expired(); });
+}
 }  // namespace
 
 std::string RenderSseEvent(const core::Event& event) {
@@ -140,7 +145,7 @@ std::shared_ptr<Subscription> Feed::Subscribe(asio::any_io_executor executor, st
   }
   // Drop the entries of streams that ended, now and then, while the lock is held anyway.
   if (subscribers_.size() >= 64 && subscribers_.size() % 64 == 0) {
-    std::erase_if(subscribers_, [](const auto& weak) { return weak.expired(); });
+    DropEnded(subscribers_);
   }
   subscribers_.push_back(sub);
   return sub;
@@ -166,7 +171,7 @@ void Feed::Publish(const std::vector<core::Event>& events, int64_t up_to) {
   // Under mu_, so that a Subscribe sees either none of these frames queued and a position
   // before them, or all of them and a position after.
   std::lock_guard lock(mu_);
-  std::erase_if(subscribers_, [](const auto& weak) { return weak.expired(); });
+  DropEnded(subscribers_);
   for (auto& weak : subscribers_) {
     std::shared_ptr<Subscription> sub = weak.lock();
     if (!sub) continue;
@@ -179,7 +184,7 @@ void Feed::Publish(const std::vector<core::Event>& events, int64_t up_to) {
 
 bool Feed::SkipIfUnwatched(int64_t horizon) {
   std::lock_guard lock(mu_);
-  std::erase_if(subscribers_, [](const auto& weak) { return weak.expired(); });
+  DropEnded(subscribers_);
   if (!subscribers_.empty()) return false;
   position_.store(std::max(position_.load(), horizon));
   return true;
