@@ -162,7 +162,7 @@ e AS (
   RETURNING id),
 c AS (
   INSERT INTO todo.tally AS y (td_user, open_count, done_count, last_update_time)
-  SELECT t.td_user, count(*), 0, max(t.init_time) FROM t GROUP BY t.td_user ORDER BY t.td_user
+  SELECT t.td_user, count(*), 0, max(t.init_time) FROM t GROUP BY t.td_user
   ON CONFLICT (td_user) DO UPDATE
   SET open_count = y.open_count + excluded.open_count,
       last_update_time = greatest(y.last_update_time, excluded.last_update_time))
