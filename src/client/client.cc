@@ -23,6 +23,13 @@ Result<json::value> ParseBody(const Response& response, json::storage_ptr storag
   return v;
 }
 
+// Room for a small answer's JSON values (a task, a few ids) in the caller's frame rather than
+// one heap allocation per key and string; a bigger answer spills over to the heap.
+struct SmallArena {
+  unsigned char buffer[2048];
+  json::monotonic_resource resource{buffer, sizeof buffer};
+};
+
 // Reads an optional "next" cursor.
 std::optional<int64_t> NextOf(const json::object& o) {
   auto* next = o.if_contains("next");
@@ -148,7 +155,7 @@ asio::awaitable<Result<Response>> Client::Call(http::verb method, std::string ta
                                                std::string body, bool idempotent_write,
                                                CallInfo* info) {
   Request request{method, target, 11};
-  request.set(http::field::authorization, "Bearer " + token_);
+  request.set(http::field::authorization, authorization_);
   request.set(http::field::user_agent, "todo-client");
   if (method == http::verb::get) {
     if (std::string position = positions_->Latest(); !position.empty()) {
@@ -203,13 +210,14 @@ asio::awaitable<Result<Response>> Client::Call(http::verb method, std::string ta
 }
 
 asio::awaitable<Result<core::Task>> Client::AddTask(std::string text, CallInfo* info) {
-  json::object request;
-  request["task"] = std::move(text);
-  std::string body = json::serialize(request);
+  std::string body = R"({"task":)";
+  core::AppendJsonString(body, text);
+  body += '}';
   std::string target = "/v1/tasks";
   auto r = co_await Call(http::verb::post, std::move(target), std::move(body), true, info);
   if (!r.ok()) co_return r.status();
-  auto v = ParseBody(*r);
+  SmallArena arena;
+  auto v = ParseBody(*r, &arena.resource);
   if (!v.ok()) co_return v.status();
   co_return core::TaskFromJson(*v);
 }
@@ -270,13 +278,12 @@ asio::awaitable<Status> Client::RemoveTask(int64_t id, CallInfo* info) {
 }
 
 asio::awaitable<Result<std::vector<int64_t>>> Client::RemoveOldest(int count, CallInfo* info) {
-  json::object request;
-  request["count"] = count;
   std::string target = "/v1/tasks/remove-oldest";
-  std::string body = json::serialize(request);
+  std::string body = R"({"count":)" + std::to_string(count) + "}";
   auto r = co_await Call(http::verb::post, std::move(target), std::move(body), true, info);
   if (!r.ok()) co_return r.status();
-  auto v = ParseBody(*r);
+  SmallArena arena;
+  auto v = ParseBody(*r, &arena.resource);
   if (!v.ok()) co_return v.status();
   co_return IdsOf(*v);
 }

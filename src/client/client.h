@@ -96,7 +96,7 @@ class Client {
   Client(HttpPool& pool, std::string token, RetryPolicy retry = {},
          std::shared_ptr<Positions> positions = nullptr)
       : pool_(&pool),
-        token_(std::move(token)),
+        authorization_("Bearer " + std::move(token)),
         retry_(retry),
         positions_(positions ? std::move(positions) : std::make_shared<Positions>()) {}
 
@@ -123,7 +123,7 @@ class Client {
 
  private:
   HttpPool* pool_;
-  std::string token_;
+  std::string authorization_;  // "Bearer " and the token: the header every request carries
   RetryPolicy retry_;
   std::shared_ptr<Positions> positions_;
 };

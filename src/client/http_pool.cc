@@ -58,6 +58,7 @@ HttpPool::HttpPool(asio::any_io_executor executor, Endpoint endpoint, int max_co
                    std::chrono::milliseconds timeout)
     : executor_(std::move(executor)),
       endpoint_(std::move(endpoint)),
+      host_(endpoint_.host + ":" + endpoint_.port),
       max_connections_(max_connections < 1 ? 1 : max_connections),
       timeout_(timeout) {}
 
@@ -148,7 +149,7 @@ asio::awaitable<Result<Response>> HttpPool::Exchange(Stream& stream, Request& re
 }
 
 asio::awaitable<Result<Response>> HttpPool::Send(Request request) {
-  request.set(http::field::host, endpoint_.host + ":" + endpoint_.port);
+  request.set(http::field::host, host_);
   request.prepare_payload();
   // A kept-alive connection may have been closed by the server while idle; that shows as an
   // error on first use, so a failure on a reused connection is tried once more on a new one.

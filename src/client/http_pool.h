@@ -102,6 +102,7 @@ class HttpPool {
 
   asio::any_io_executor executor_;
   Endpoint endpoint_;
+  std::string host_;  // the Host header: "host:port"
   int max_connections_;
   std::chrono::milliseconds timeout_;
   int open_ = 0;  // connections that exist: idle ones and those in use

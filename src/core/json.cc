@@ -113,12 +113,12 @@ void AppendTaskJson(std::string& out, const Task& task) {
   out += ",\"task\":";
   AppendJsonString(out, task.text);
   out += ",\"created\":\"";
-  out += FormatIso8601(task.created);
+  AppendIso8601(out, task.created);
   out += "\",\"updated\":\"";
-  out += FormatIso8601(task.updated);
+  AppendIso8601(out, task.updated);
   if (task.done) {
     out += "\",\"done\":\"";
-    out += FormatIso8601(*task.done);
+    AppendIso8601(out, *task.done);
     out += "\"}";
   } else {
     out += "\",\"done\":null}";

@@ -66,14 +66,16 @@ Status BadTime(std::string_view text, std::string_view expected) {
 
 TimePoint Now() { return floor<milliseconds>(std::chrono::system_clock::now()); }
 
-std::string FormatIso8601(TimePoint t) {
+void AppendIso8601(std::string& out, TimePoint t) {
   Fields f = Split(t);
   if (f.year >= 0 && f.year <= 9999) {
-    // The common case by hand: snprintf was a visible part of rendering task pages.
-    std::string out = "0000-00-00T00:00:00.000Z";
-    auto put = [&out](std::size_t at, int value, int digits) {
+    // The common case by hand, in place: snprintf, and then a string of its own per time, were
+    // visible parts of rendering task pages.
+    const std::size_t at = out.size();
+    out += "0000-00-00T00:00:00.000Z";
+    auto put = [&out, at](std::size_t offset, int value, int digits) {
       for (int d = digits - 1; d >= 0; --d, value /= 10) {
-        out[at + static_cast<std::size_t>(d)] = static_cast<char>('0' + value % 10);
+        out[at + offset + static_cast<std::size_t>(d)] = static_cast<char>('0' + value % 10);
       }
     };
     put(0, f.year, 4);
@@ -83,12 +85,18 @@ std::string FormatIso8601(TimePoint t) {
     put(14, f.minute, 2);
     put(17, f.second, 2);
     put(20, f.millis, 3);
-    return out;
+    return;
   }
   std::array<char, 40> buf;
   int n = std::snprintf(buf.data(), buf.size(), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", f.year,
                         f.month, f.day, f.hour, f.minute, f.second, f.millis);
-  return std::string(buf.data(), static_cast<std::size_t>(n));
+  out.append(buf.data(), static_cast<std::size_t>(n));
+}
+
+std::string FormatIso8601(TimePoint t) {
+  std::string out;
+  AppendIso8601(out, t);
+  return out;
 }
 
 Result<TimePoint> ParseIso8601(std::string_view s) {

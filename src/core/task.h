@@ -21,6 +21,8 @@ TimePoint Now();
 
 // "2026-11-29T08:15:34.859Z" (ISO 8601, UTC, always milliseconds).
 std::string FormatIso8601(TimePoint t);
+// The same, appended to `out` (no string of its own: task pages render three per task).
+void AppendIso8601(std::string& out, TimePoint t);
 // Parses "YYYY-MM-DDTHH:MM:SS[.fff]Z". Anything else is kInvalidArgument.
 Result<TimePoint> ParseIso8601(std::string_view text);
 
