@@ -21,6 +21,9 @@ namespace {
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 // Events read from the store per call.
 constexpr int kPage = 1000;
+// While no stream is open, how often the feed follows the log's horizon (instead of after
+// every commit: each horizon waits for the writes in flight, on a connection of its own).
+constexpr auto kUnwatchedPace = std::chrono::milliseconds(100);
 
 // Forgets the subscriptions whose streams have ended.
 void DropEnded(std::vector<std::weak_ptr<Subscription>>& subscribers) {
@@ -117,6 +120,12 @@ void Feed::Start() {
 
 void Feed::Wake() {
   if (wake_pending_.exchange(true)) return;
+  if (unwatched_.load()) return;  // nobody to tell: the reader keeps its unwatched pace
+  WakeNow();
+}
+
+void Feed::WakeNow() {
+  wake_pending_.store(true);
   asio::post(io_, [this] { wake_timer_.cancel(); });
 }
 
@@ -131,7 +140,7 @@ void Feed::Stop() {
     subscribers_.clear();
   }
   for (auto& sub : subs) sub->Close();
-  Wake();
+  WakeNow();
 }
 
 std::shared_ptr<Subscription> Feed::Subscribe(asio::any_io_executor executor, std::string user,
@@ -148,6 +157,8 @@ std::shared_ptr<Subscription> Feed::Subscribe(asio::any_io_executor executor, st
     DropEnded(subscribers_);
   }
   subscribers_.push_back(sub);
+  // The first stream after a while unwatched: follow the log at once, not at the next pace.
+  if (unwatched_.load()) WakeNow();
   return sub;
 }
 
@@ -193,6 +204,7 @@ bool Feed::SkipIfUnwatched(int64_t horizon) {
 asio::awaitable<void> Feed::Run() {
   const store::Actor reader{"todod-feed", core::Role::kManager};
   while (!stopped_.load()) {
+    bool unwatched = false;  // this pass found no stream to tell
     auto horizon_call =
         gate_.Call([](store::Store& s) { return s.EventHorizon(); });
     Result<int64_t> horizon = co_await std::move(horizon_call);
@@ -204,7 +216,9 @@ asio::awaitable<void> Feed::Run() {
         position_.store(*horizon);
       }
       ready_.store(true);
-    } else if (!SkipIfUnwatched(*horizon)) {
+    } else if (SkipIfUnwatched(*horizon)) {
+      unwatched = true;
+    } else {
       // Everything up to the horizon, a page at a time.
       while (!stopped_.load() && position_.load() < *horizon) {
         int64_t after = position_.load();
@@ -229,7 +243,14 @@ asio::awaitable<void> Feed::Run() {
       }
     }
     if (stopped_.load()) break;
-    if (!wake_pending_.exchange(false)) {
+    unwatched_.store(unwatched);
+    if (unwatched) {
+      // Commits do not wake the reader now (Wake); a new stream (Subscribe) or Stop does.
+      wake_timer_.expires_after(std::min(options_.poll_interval, kUnwatchedPace));
+      co_await wake_timer_.async_wait(kUseTuple);
+      wake_pending_.store(false);
+      unwatched_.store(false);
+    } else if (!wake_pending_.exchange(false)) {
       wake_timer_.expires_after(ready_.load() ? options_.poll_interval
                                               : std::chrono::milliseconds(200));
       co_await wake_timer_.async_wait(kUseTuple);

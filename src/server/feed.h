@@ -7,7 +7,9 @@
 // for the stable horizon (Store::EventHorizon) and reads ListEvents(after = position) up to
 // it, so an event that commits late with a smaller id is never skipped
 // (docs/decisions/0006). Each event is rendered once as an SSE frame and queued to every
-// subscriber allowed to see it. While nobody subscribes it only follows the horizon.
+// subscriber allowed to see it. While nobody subscribes it only follows the horizon, every
+// 100 ms rather than after every commit (a stream opened then starts from that position: its
+// first events may be up to 100 ms old).
 //
 // Subscribers are bounded queues, one per stream: a reader that falls more than
 // max_queue frames behind is cut off (its stream closes; the client resumes with
@@ -103,7 +105,8 @@ class Feed {
 
   // Finds the log's current horizon (live from now) and starts following the log.
   void Start();
-  // The log may have grown: read it soon.
+  // The log may have grown: read it soon (while no stream is open, at the unwatched pace:
+  // every 100 ms at most).
   void Wake();
   // Closes every subscription and stops the reader; later subscriptions come back closed.
   void Stop();
@@ -122,6 +125,8 @@ class Feed {
 
  private:
   asio::awaitable<void> Run();
+  // Wakes the reader now, whatever its pace.
+  void WakeNow();
   void Publish(const std::vector<core::Event>& events, int64_t up_to);
   // With no subscriber, moves the position to `horizon` without reading the log (nobody
   // would get the frames: under load that was a read and a rendering of every event) and
@@ -139,6 +144,8 @@ class Feed {
   std::atomic<int64_t> position_{0};
   std::atomic<bool> started_{false};
   std::atomic<bool> ready_{false};
+  // The reader found no stream and waits out its unwatched pace: commits do not wake it.
+  std::atomic<bool> unwatched_{false};
 
   mutable std::mutex mu_;
   std::vector<std::weak_ptr<Subscription>> subscribers_;  // guarded by mu_

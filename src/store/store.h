@@ -277,9 +277,10 @@ class Store {
 // Options for OpenStore.
 struct OpenOptions {
   int readers = 2;  // SQLite: reader threads/connections
-  // PostgreSQL: connections per event loop. Each carries batches (pg_batch.h); fewer make
-  // bigger batches, and 2 measured best on 2 cores (docs/benchmarks.md).
-  int pool_per_loop = 2;
+  // PostgreSQL: connections per event loop for requests. Each carries batches (pg_batch.h);
+  // fewer make bigger batches, and 1 measured best on 2 cores (docs/benchmarks.md, fifth
+  // session). Each loop also has one connection for EventHorizon.
+  int pool_per_loop = 1;
   // PostgreSQL: the event loops the caller will call from (todod's loops). Each gets its own
   // connection pool running on that loop, so a call from one of them never changes threads.
   // Calls from any other executor are carried to one of the store's loops and back; when

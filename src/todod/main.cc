@@ -69,7 +69,7 @@ void RaiseFileLimit(int max_connections) {
 struct ServeArgs {
   std::string db = "sqlite:todo.db";
   std::string read_db;  // a PostgreSQL replica for managers' reads; empty: none
-  int db_pool = 2;
+  int db_pool = 1;
   double header_timeout = 10;
   double idle_timeout = 60;
   double request_timeout = 5;
@@ -263,7 +263,9 @@ int main(int argc, char** argv) {
       ->add_option("--threads", serve.options.threads, "event loops (0: one per two hardware threads)")
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
-  serve_cmd->add_option("--db-pool", serve.db_pool, "PostgreSQL connections per event loop")
+  serve_cmd->add_option("--db-pool", serve.db_pool,
+                         "PostgreSQL connections per event loop for requests (the live feed's "
+                         "horizon has one more)")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   serve_cmd

@@ -16,11 +16,14 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -753,6 +756,48 @@ TEST_F(PostgresStoreTest, ARequestStuckInTheServerGivesUpAtItsDeadlineAndChanges
   std::this_thread::sleep_for(milliseconds(300));
   EXPECT_EQ(RunSync(store_->GetTask(kAlice, a.id)).value().text, "a");
   EXPECT_EQ(Events(*store_).size(), 1u);
+}
+
+// EventHorizon holds its connection while it waits for the writes in flight to end; the live
+// feed asks after every commit. On the batches' own connections that wait held up writes (and
+// under load left the batches one connection): the horizon has a connection of its own.
+TEST_F(PostgresStoreTest, AHorizonWaitingForAnOpenTransactionDoesNotHoldUpWrites) {
+  asio::io_context io(1);
+  OpenOptions options;
+  options.loops = {&io};
+  options.pool_per_loop = 1;
+  std::unique_ptr<Store> store = Open(options);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(RunOn(io, store->AddTask(kAlice, "first", nullptr)).ok());  // connection open
+  // A transaction that has its xid: every horizon asked meanwhile waits for it (up to 1 s).
+  Sql holder(url_);
+  holder.Exec("BEGIN");
+  holder.Exec("INSERT INTO todo.element (td_user, init_time, last_update_time, task) "
+              "VALUES ('bob', now(), now(), 'open')");
+  std::optional<Result<int64_t>> horizon;
+  std::optional<Result<Written<Task>>> added;
+  io.restart();
+  Clock::duration add_took{};
+  asio::co_spawn(
+      io, [&]() -> asio::awaitable<void> { horizon = co_await store->EventHorizon(); },
+      asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        asio::steady_timer pause(io, milliseconds(100));  // the horizon is polling by now
+        co_await pause.async_wait(asio::use_awaitable);
+        Clock::time_point start = Clock::now();
+        added = co_await store->AddTask(kAlice, "while the horizon waits", nullptr);
+        add_took = Clock::now() - start;
+      },
+      asio::detached);
+  io.run();
+  holder.Exec("ROLLBACK");
+  ASSERT_TRUE(added.has_value());
+  ASSERT_TRUE(added->ok()) << added->status().ToString();
+  EXPECT_LT(add_took, milliseconds(500));  // not behind the horizon's wait
+  ASSERT_TRUE(horizon.has_value());
+  EXPECT_EQ(CodeOf(*horizon), ErrorCode::kUnavailable);  // the transaction outlived its patience
 }
 
 }  // namespace

@@ -202,6 +202,11 @@ class PostgresStore final : public Store {
     asio::io_context* io = nullptr;
     std::unique_ptr<Pool> pool;
     std::unique_ptr<pg::Batcher> batcher;  // plain writes, on `pool`
+    // One connection for EventHorizon, which holds its connection while it polls (every
+    // 2 ms, until the writes in flight end): on `pool`, the live feed, which asks after every
+    // commit, kept one of the batches' connections busy most of the time under load, and the
+    // batches ran one at a time (docs/benchmarks.md, fifth session).
+    std::unique_ptr<Pool> horizon_pool;
     Clock::time_point next_purge;
   };
 
@@ -232,7 +237,7 @@ class PostgresStore final : public Store {
   // pages.
   asio::awaitable<Status> Walk(Loop& loop, SnapshotSink& sink);
 
-  // EventHorizon on one connection of `loop` (three statements, then polls).
+  // EventHorizon on `loop`'s horizon connection (three statements, then polls).
   asio::awaitable<Result<int64_t>> Horizon(Loop& loop, Clock::time_point deadline);
 
   // Runs a write's statements (the last one's rows are parsed by `parse`) as one
@@ -292,6 +297,7 @@ PostgresStore::PostgresStore(std::string_view url, const OpenOptions& options)
     loops_.push_back(Loop{.io = io,
                           .pool = std::move(pool),
                           .batcher = std::move(batcher),
+                          .horizon_pool = std::make_unique<Pool>(*io, params_, kStatements, 1),
                           .next_purge = Clock::now()});
   }
   if (own_io_) own_thread_ = std::thread([io = own_io_.get()] { io->run(); });
@@ -318,7 +324,10 @@ PostgresStore::~PostgresStore() {
     own_io_->stop();
     own_thread_.join();
   }
-  for (Loop& loop : loops_) loop.pool->Close();
+  for (Loop& loop : loops_) {
+    loop.pool->Close();
+    loop.horizon_pool->Close();
+  }
   loops_.clear();
 }
 
@@ -802,7 +811,7 @@ asio::awaitable<Result<int64_t>> PostgresStore::Horizon(Loop& loop, Clock::time_
   auto parse_xid = [](const PgResult& r) -> uint64_t {
     return r.rows() == 1 ? std::strtoull(r.String(0, 0).c_str(), nullptr, 10) : 0;
   };
-  auto lease = co_await loop.pool->Acquire(deadline);
+  auto lease = co_await loop.horizon_pool->Acquire(deadline);
   if (!lease.ok()) co_return lease.status();
   std::vector<Query> queries;
   queries.push_back(Query{&pg::kLastEventId, Params()});
