@@ -198,6 +198,8 @@ bool Feed::SkipIfUnwatched(int64_t horizon) {
   DropEnded(subscribers_);
   if (!subscribers_.empty()) return false;
   position_.store(std::max(position_.load(), horizon));
+  // Under mu_: a Subscribe from now on sees it and wakes the reader out of its pace.
+  unwatched_.store(true);
   return true;
 }
 
@@ -243,7 +245,6 @@ asio::awaitable<void> Feed::Run() {
       }
     }
     if (stopped_.load()) break;
-    unwatched_.store(unwatched);
     if (unwatched) {
       // Commits do not wake the reader now (Wake); a new stream (Subscribe) or Stop does.
       wake_timer_.expires_after(std::min(options_.poll_interval, kUnwatchedPace));

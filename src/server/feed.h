@@ -9,7 +9,7 @@
 // (docs/decisions/0006). Each event is rendered once as an SSE frame and queued to every
 // subscriber allowed to see it. While nobody subscribes it only follows the horizon, every
 // 100 ms rather than after every commit (a stream opened then starts from that position: its
-// first events may be up to 100 ms old).
+// first events may be from about 100 ms before, more while a transaction is held open).
 //
 // Subscribers are bounded queues, one per stream: a reader that falls more than
 // max_queue frames behind is cut off (its stream closes; the client resumes with
@@ -130,8 +130,8 @@ class Feed {
   void Publish(const std::vector<core::Event>& events, int64_t up_to);
   // With no subscriber, moves the position to `horizon` without reading the log (nobody
   // would get the frames: under load that was a read and a rendering of every event) and
-  // returns true. Under mu_, so that a Subscribe at the same time either gets the old
-  // position and then the frames after it, or the new one.
+  // returns true, setting unwatched_. Under mu_, so that a Subscribe at the same time either
+  // gets the old position and then the frames after it, or the new one and wakes the reader.
   bool SkipIfUnwatched(int64_t horizon);
 
   StoreGate& gate_;
@@ -144,7 +144,8 @@ class Feed {
   std::atomic<int64_t> position_{0};
   std::atomic<bool> started_{false};
   std::atomic<bool> ready_{false};
-  // The reader found no stream and waits out its unwatched pace: commits do not wake it.
+  // The reader found no stream (set under mu_ by SkipIfUnwatched) and waits out its
+  // unwatched pace: commits do not wake it, a Subscribe does.
   std::atomic<bool> unwatched_{false};
 
   mutable std::mutex mu_;

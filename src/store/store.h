@@ -279,7 +279,7 @@ struct OpenOptions {
   int readers = 2;  // SQLite: reader threads/connections
   // PostgreSQL: connections per event loop for requests. Each carries batches (pg_batch.h);
   // fewer make bigger batches, and 1 measured best on 2 cores (docs/benchmarks.md, fifth
-  // session). Each loop also has one connection for EventHorizon.
+  // session). A loop that is asked for EventHorizon opens one more connection for it.
   int pool_per_loop = 1;
   // PostgreSQL: the event loops the caller will call from (todod's loops). Each gets its own
   // connection pool running on that loop, so a call from one of them never changes threads.

@@ -265,7 +265,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd->add_option("--db-pool", serve.db_pool,
                          "PostgreSQL connections per event loop for requests (the live feed's "
-                         "horizon has one more)")
+                         "horizon has one more of its own)")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   serve_cmd

@@ -769,35 +769,46 @@ TEST_F(PostgresStoreTest, AHorizonWaitingForAnOpenTransactionDoesNotHoldUpWrites
   std::unique_ptr<Store> store = Open(options);
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(RunOn(io, store->AddTask(kAlice, "first", nullptr)).ok());  // connection open
-  // A transaction that has its xid: every horizon asked meanwhile waits for it (up to 1 s).
+  // A transaction that has its xid: a horizon asked meanwhile polls until it ends (up to
+  // 1 s). It is rolled back as soon as the add is answered: held any longer, it would hold
+  // up the horizons of tests running beside this one (the oldest xid is the cluster's).
   Sql holder(url_);
   holder.Exec("BEGIN");
   holder.Exec("INSERT INTO todo.element (td_user, init_time, last_update_time, task) "
               "VALUES ('bob', now(), now(), 'open')");
   std::optional<Result<int64_t>> horizon;
   std::optional<Result<Written<Task>>> added;
+  Clock::time_point start;
+  Clock::time_point add_done;
+  Clock::time_point horizon_done;
   io.restart();
-  Clock::duration add_took{};
   asio::co_spawn(
-      io, [&]() -> asio::awaitable<void> { horizon = co_await store->EventHorizon(); },
+      io,
+      [&]() -> asio::awaitable<void> {
+        horizon = co_await store->EventHorizon();
+        horizon_done = Clock::now();
+      },
       asio::detached);
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
         asio::steady_timer pause(io, milliseconds(100));  // the horizon is polling by now
         co_await pause.async_wait(asio::use_awaitable);
-        Clock::time_point start = Clock::now();
+        start = Clock::now();
         added = co_await store->AddTask(kAlice, "while the horizon waits", nullptr);
-        add_took = Clock::now() - start;
+        add_done = Clock::now();
+        holder.Exec("ROLLBACK");
       },
       asio::detached);
   io.run();
-  holder.Exec("ROLLBACK");
   ASSERT_TRUE(added.has_value());
   ASSERT_TRUE(added->ok()) << added->status().ToString();
-  EXPECT_LT(add_took, milliseconds(500));  // not behind the horizon's wait
+  EXPECT_LT(add_done - start, milliseconds(500));  // not behind the horizon's wait
+  // The horizon was still waiting for the open transaction when the add was answered, and
+  // ended once it was rolled back.
   ASSERT_TRUE(horizon.has_value());
-  EXPECT_EQ(CodeOf(*horizon), ErrorCode::kUnavailable);  // the transaction outlived its patience
+  ASSERT_TRUE(horizon->ok()) << horizon->status().ToString();
+  EXPECT_GE(horizon_done, add_done);
 }
 
 }  // namespace
