@@ -804,10 +804,10 @@ TEST_F(PostgresStoreTest, AHorizonWaitingForAnOpenTransactionDoesNotHoldUpWrites
   ASSERT_TRUE(added.has_value());
   ASSERT_TRUE(added->ok()) << added->status().ToString();
   EXPECT_LT(add_done - start, milliseconds(500));  // not behind the horizon's wait
-  // The horizon was still waiting for the open transaction when the add was answered, and
-  // ended once it was rolled back.
+  // The horizon was still waiting when the add was answered. (It then ends, or, if another
+  // test's transaction is open in the cluster for over a second, gives up: either is fine.)
   ASSERT_TRUE(horizon.has_value());
-  ASSERT_TRUE(horizon->ok()) << horizon->status().ToString();
+  if (!horizon->ok()) EXPECT_EQ(CodeOf(*horizon), ErrorCode::kUnavailable);
   EXPECT_GE(horizon_done, add_done);
 }
 
