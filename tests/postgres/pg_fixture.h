@@ -139,6 +139,14 @@ class PostgresStoreTest : public ::testing::Test {
     return store.ok() ? std::move(store).value() : nullptr;
   }
 
+  // A store on the caller's event loops (the test runs them), `pool` connections each.
+  std::unique_ptr<Store> OpenOn(std::vector<asio::io_context*> loops, int pool) {
+    OpenOptions options;
+    options.loops = std::move(loops);
+    options.pool_per_loop = pool;
+    return Open(options);
+  }
+
   void OpenDefault() {
     store_ = Open();
     ASSERT_NE(store_, nullptr);

@@ -195,10 +195,7 @@ TEST_F(PostgresStoreTest, ALargeImportIsSentWithoutBlockingAndMatchedAgain) {
 
 TEST_F(PostgresStoreTest, FourHundredConcurrentAddsOnOneLoopAllCommit) {
   asio::io_context io(1);
-  OpenOptions options;
-  options.loops = {&io};
-  options.pool_per_loop = 4;
-  std::unique_ptr<Store> store = Open(options);
+  std::unique_ptr<Store> store = OpenOn({&io}, 4);
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(RunOn(io, store->CreateAccount(Account{.name = "alice",
                                                      .role = Role::kDeveloper,
@@ -247,10 +244,7 @@ TEST_F(PostgresStoreTest, FourHundredConcurrentAddsOnOneLoopAllCommit) {
 
 TEST_F(PostgresStoreTest, ConcurrentRemoveOldestRemovesEachOnceAndAlwaysTheOldest) {
   asio::io_context io(1);
-  OpenOptions options;
-  options.loops = {&io};
-  options.pool_per_loop = 6;
-  std::unique_ptr<Store> store = Open(options);
+  std::unique_ptr<Store> store = OpenOn({&io}, 6);
   ASSERT_NE(store, nullptr);
   constexpr int kTasks = 240;
   std::set<int64_t> added;
@@ -338,9 +332,9 @@ TEST_F(PostgresStoreTest, ConcurrentRemoveOldestRemovesEachOnceAndAlwaysTheOldes
 
 TEST_F(PostgresStoreTest, ConcurrentRequestsWithOneIdempotencyKeyWriteOnce) {
   asio::io_context io(1);
-  OpenOptions options;
-  options.loops = {&io};
-  std::unique_ptr<Store> store = Open(options);
+  // Two connections, as when this was written (the default then): requests with the key
+  // race across transactions as well as within one batch.
+  std::unique_ptr<Store> store = OpenOn({&io}, 2);
   ASSERT_NE(store, nullptr);
   Idempotency<Task> idem{
       .key = "k", .fingerprint = "POST /v1/tasks x", .status = 201, .render = [](const Task& t) {
@@ -426,10 +420,8 @@ TEST_F(PostgresStoreTest, ReplaysRenderEveryFieldOfTheFirstAnswer) {
 
 TEST_F(PostgresStoreTest, ConcurrentWritesShareTransactionsAndAFailingOneFailsAlone) {
   asio::io_context io(1);
-  OpenOptions options;
-  options.loops = {&io};
-  options.pool_per_loop = 2;  // few connections: writes queue up and go in batches
-  std::unique_ptr<Store> store = Open(options);
+  // Few connections: writes queue up and go in batches.
+  std::unique_ptr<Store> store = OpenOn({&io}, 2);
   ASSERT_NE(store, nullptr);
   constexpr int kWrites = 200;
   int ok = 0;
@@ -481,10 +473,7 @@ TEST_F(PostgresStoreTest, MixedWritesOfManyUsersOnTwoLoopsNeverDeadlock) {
   // cycle (a deadlock would surface as kUnavailable after deadlock_timeout).
   asio::io_context io1(1);
   asio::io_context io2(1);
-  OpenOptions options;
-  options.loops = {&io1, &io2};
-  options.pool_per_loop = 2;
-  std::unique_ptr<Store> store = Open(options);
+  std::unique_ptr<Store> store = OpenOn({&io1, &io2}, 2);
   ASSERT_NE(store, nullptr);
   std::vector<Actor> users;
   for (int u = 0; u < 6; ++u) users.push_back(Actor{"dev" + std::to_string(u), Role::kDeveloper});
@@ -763,10 +752,7 @@ TEST_F(PostgresStoreTest, ARequestStuckInTheServerGivesUpAtItsDeadlineAndChanges
 // under load left the batches one connection): the horizon has a connection of its own.
 TEST_F(PostgresStoreTest, AHorizonWaitingForAnOpenTransactionDoesNotHoldUpWrites) {
   asio::io_context io(1);
-  OpenOptions options;
-  options.loops = {&io};
-  options.pool_per_loop = 1;
-  std::unique_ptr<Store> store = Open(options);
+  std::unique_ptr<Store> store = OpenOn({&io}, 1);
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(RunOn(io, store->AddTask(kAlice, "first", nullptr)).ok());  // connection open
   // A transaction that has its xid: a horizon asked meanwhile polls until it ends (up to
@@ -807,7 +793,9 @@ TEST_F(PostgresStoreTest, AHorizonWaitingForAnOpenTransactionDoesNotHoldUpWrites
   // The horizon was still waiting when the add was answered. (It then ends, or, if another
   // test's transaction is open in the cluster for over a second, gives up: either is fine.)
   ASSERT_TRUE(horizon.has_value());
-  if (!horizon->ok()) EXPECT_EQ(CodeOf(*horizon), ErrorCode::kUnavailable);
+  if (!horizon->ok()) {
+    EXPECT_EQ(CodeOf(*horizon), ErrorCode::kUnavailable);
+  }
   EXPECT_GE(horizon_done, add_done);
 }
 
