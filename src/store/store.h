@@ -281,6 +281,10 @@ struct OpenOptions {
   // fewer make bigger batches, and 1 measured best on 2 cores (docs/benchmarks.md, fifth
   // session). A loop that is asked for EventHorizon opens one more connection for it.
   int pool_per_loop = 1;
+  // PostgreSQL: batches in flight at once on each of those connections (pipelined: the next
+  // one is sent while the one before runs, and the database starts it the moment that one
+  // commits). 2 measured best on 2 cores (docs/benchmarks.md, sixth session).
+  int pipeline_depth = 2;
   // PostgreSQL: the event loops the caller will call from (todod's loops). Each gets its own
   // connection pool running on that loop, so a call from one of them never changes threads.
   // Calls from any other executor are carried to one of the store's loops and back; when

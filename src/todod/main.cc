@@ -1,5 +1,6 @@
 // todod: the todo server.
-//   todod serve [--listen HOST:PORT] [--db URL] [--read-db URL] [--threads N] [--db-pool N] ...
+//   todod serve [--listen HOST:PORT] [--db URL] [--read-db URL] [--threads N] [--db-pool N]
+//                [--db-pipeline N] ...
 //   todod migrate [--db URL]
 //   todod user add NAME --role developer|manager|admin [--db URL]   (prints the token)
 //   todod copy --from DB --to DB | backup --db DB --out FILE | restore --in FILE --db DB
@@ -70,6 +71,7 @@ struct ServeArgs {
   std::string db = "sqlite:todo.db";
   std::string read_db;  // a PostgreSQL replica for managers' reads; empty: none
   int db_pool = 1;
+  int db_pipeline = 2;
   double header_timeout = 10;
   double idle_timeout = 60;
   double request_timeout = 5;
@@ -131,6 +133,7 @@ int Serve(ServeArgs args) {
   store::OpenOptions open;
   open.loops = srv.loops();
   open.pool_per_loop = args.db_pool;
+  open.pipeline_depth = args.db_pipeline;
   open.migrate = true;
   Result<std::unique_ptr<store::Store>> opened = store::OpenStore(args.db, open);
   if (!opened.ok()) {
@@ -267,6 +270,12 @@ int main(int argc, char** argv) {
                          "PostgreSQL connections per event loop for requests (the live feed's "
                          "horizon has one more of its own)")
       ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--db-pipeline", serve.db_pipeline,
+                   "batches in flight at once on each PostgreSQL request connection (the next "
+                   "is sent while the one before runs)")
+      ->check(CLI::Range(1, 16))
       ->capture_default_str();
   serve_cmd
       ->add_option("--max-connections", serve.options.max_connections,

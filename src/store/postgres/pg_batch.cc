@@ -84,8 +84,49 @@ struct Batcher::Write {
   std::string* position = nullptr;  // null: runs alone (RunAlone)
 };
 
-Batcher::Batcher(asio::io_context& io, Pool& pool, int max_drivers)
-    : io_(io), pool_(pool), max_drivers_(std::max(1, max_drivers)) {}
+Batcher::Batcher(asio::io_context& io, Pool& pool, int connections, int depth)
+    : io_(io),
+      pool_(pool),
+      depth_(std::max(1, depth)),
+      max_drivers_(std::max(1, connections) * depth_) {}
+
+// Gives a borrowed connection back when it goes out of scope.
+class Batcher::Borrowed {
+ public:
+  Borrowed(Batcher& batcher, Shared* shared) : batcher_(batcher), shared_(shared) {}
+  Borrowed(const Borrowed&) = delete;
+  Borrowed& operator=(const Borrowed&) = delete;
+  ~Borrowed() {
+    if (shared_ != nullptr) batcher_.Return(shared_);
+  }
+  Connection& operator*() const { return *shared_->lease; }
+
+ private:
+  Batcher& batcher_;
+  Shared* shared_;
+};
+
+asio::awaitable<core::Result<Batcher::Shared*>> Batcher::Borrow(Clock::time_point deadline) {
+  if (pool_.waiting() == 0) {
+    for (auto& shared : shared_) {
+      if (shared->users < depth_ && shared->lease->connected()) {
+        ++shared->users;
+        co_return shared.get();
+      }
+    }
+  }
+  auto lease = co_await pool_.Acquire(deadline);
+  if (!lease.ok()) co_return lease.status();
+  shared_.push_back(std::make_unique<Shared>(Shared{.lease = std::move(*lease), .users = 1}));
+  co_return shared_.back().get();
+}
+
+void Batcher::Return(Shared* shared) {
+  if (--shared->users > 0) return;
+  // The last batch on it: the connection goes back to the pool.
+  shared_.erase(std::find_if(shared_.begin(), shared_.end(),
+                             [shared](const auto& s) { return s.get() == shared; }));
+}
 
 asio::awaitable<Status> Batcher::Run(const std::vector<Query>& queries, const std::string& user,
                                      std::vector<PgResult>& results, std::string& position,
@@ -139,19 +180,20 @@ asio::awaitable<Status> Batcher::Enqueue(Write& me) {
 asio::awaitable<void> Batcher::Drive(Write& me) {
   while (me.state != Write::State::kDone) {
     {
-      auto lease = co_await pool_.Acquire(me.deadline);
+      auto shared = co_await Borrow(me.deadline);
+      Borrowed connection(*this, shared.ok() ? *shared : nullptr);
       if (me.state == Write::State::kQueued) {
-        if (!lease.ok() || Clock::now() >= me.deadline) {
+        if (!shared.ok() || Clock::now() >= me.deadline) {
           queued_.erase(std::find(queued_.begin(), queued_.end(), &me));
-          me.status = lease.ok() ? Status::Unavailable(
-                                       "timed out waiting for a PostgreSQL "
-                                       "connection")
-                                 : lease.status();
+          me.status = shared.ok() ? Status::Unavailable(
+                                        "timed out waiting for a PostgreSQL "
+                                        "connection")
+                                  : shared.status();
           me.state = Write::State::kDone;
           break;
         }
         std::vector<Write*> batch = TakeBatch();
-        co_await RunBatch(**lease, batch);
+        co_await RunBatch(*connection, batch);
         Finish(batch, me);
         continue;
       }

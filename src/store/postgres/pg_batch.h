@@ -1,9 +1,9 @@
 // Group commit for one event loop's writes, and pipelining of its reads: natural batching, no
 // timers.
 //
-// A write hands its statements to the loop's Batcher. While fewer batches than connections
-// are in flight, the write runs at once, alone (no added latency under light load). When
-// every connection is busy, writes queue; whoever drives the next batch takes everything
+// A write hands its statements to the loop's Batcher. While fewer batches than it may have in
+// flight are (connections x depth), the write runs at once, alone (no added latency under
+// light load). When they all are, writes queue; whoever drives the next batch takes everything
 // queued (up to kMaxBatch writes) and sends it as ONE transaction: all the writes' statements
 // in one pipeline segment, one Sync, one commit, one WAL flush for all of them, then a
 // segment of its own that reads the WAL position after the commit (each write's
@@ -33,8 +33,20 @@
 // failing write never fails or loses the others
 // (docs: performance.md, point 3).
 //
-// Driving: the first writes to arrive become drivers (at most one per connection). A driver
-// acquires a connection, takes a batch from the queue, runs it, wakes its writes and, once
+// Pipelining (depth, --db-pipeline): a connection carries up to `depth` batches at once. The
+// next batch is sent while the one before runs, so the database starts it the moment that one
+// commits, instead of after the answers have gone back, the clients have sent their next
+// requests and the loop has gathered them (with one batch in flight, a fifth of the machine
+// sat idle under load: docs/benchmarks.md, sixth session). On one connection the batches
+// run one after the other, so they never wait for each other's locks (two connections did,
+// and were slower: decision 0012). A failed batch's resend goes behind the batches already
+// sent: they were all in flight together, so any order is one the clients could have seen.
+// If a batch breaks its connection or passes its deadline, those behind it on the connection
+// fail with it (kUnavailable).
+//
+// Driving: the first writes to arrive become drivers (at most `depth` per connection). A
+// driver borrows a connection (one already carrying fewer than `depth` batches, else one from
+// the pool), takes a batch from the queue, runs it, wakes its writes and, once
 // its own write is done, hands the driver role to the oldest queued write, if any. A queued
 // write that reaches its deadline before any batch takes it leaves the queue with
 // kUnavailable; one that a batch took waits for that batch (bounded by the batch's deadline,
@@ -47,6 +59,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <deque>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -60,8 +73,10 @@ class Batcher {
  public:
   static constexpr std::size_t kMaxBatch = 64;
 
-  // `pool` must outlive the Batcher; at most `max_drivers` batches run at once.
-  Batcher(asio::io_context& io, Pool& pool, int max_drivers);
+  // `pool` must outlive the Batcher; at most `connections` of its connections are used, each
+  // with up to `depth` batches in flight at once (pipelined: each sent as soon as it is
+  // taken, run by the database right after the one before).
+  Batcher(asio::io_context& io, Pool& pool, int connections, int depth = 1);
 
   // Runs `queries` (one write; `user` is whose tally row it locks) in a transaction, alone or
   // with other writes, and gives back its own results. The same contract as
@@ -93,6 +108,16 @@ class Batcher {
 
  private:
   struct Write;
+  // A connection lent to up to depth_ batches at once.
+  struct Shared {
+    Pool::Lease lease;
+    int users = 0;
+  };
+  class Borrowed;
+  // A connection for one batch: one already lent to fewer than depth_ batches (unless others
+  // wait for the pool: Import, which must not starve), else a new one from the pool.
+  asio::awaitable<core::Result<Shared*>> Borrow(Clock::time_point deadline);
+  void Return(Shared* shared);
   // Queues `me` and waits until it is done (driving batches if it gets the role).
   asio::awaitable<core::Status> Enqueue(Write& me);
   // Drives batches until `me` is done; then passes the role on (or gives it up).
@@ -106,8 +131,10 @@ class Batcher {
 
   asio::io_context& io_;
   Pool& pool_;
+  int depth_;
   int max_drivers_;
   int drivers_ = 0;
+  std::vector<std::unique_ptr<Shared>> shared_;
   std::deque<Write*> queued_;
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> writes_{0};

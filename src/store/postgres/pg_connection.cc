@@ -168,7 +168,9 @@ Status StatusOf(const PgResult& result) {
 
 // --- Connection ----------------------------------------------------------------------------
 
-Connection::Connection(asio::io_context& io) : socket_(io), timer_(io) {}
+Connection::Connection(asio::io_context& io) : socket_(io), turn_(io) {
+  turn_.expires_at(Clock::time_point::max());
+}
 
 Connection::~Connection() { Close(); }
 
@@ -183,6 +185,11 @@ void Connection::Close() {
     PQfinish(conn_);  // sends Terminate (without blocking: the connection is non-blocking)
     conn_ = nullptr;
   }
+  // The Runs pipelined behind a failed one wake up and fail too.
+  ++generation_;
+  next_ticket_ = 0;
+  reading_ = 0;
+  turn_.cancel();
 }
 
 Status Connection::Broken(std::string_view what) {
@@ -224,7 +231,9 @@ asio::awaitable<Status> Connection::WaitSocket(Wait what, Clock::time_point dead
   if (Clock::now() >= deadline) {
     co_return Status::Unavailable("PostgreSQL did not answer in time");
   }
-  timer_.expires_at(deadline);
+  // A timer of this wait's own: pipelined Runs may wait on the socket at the same time.
+  asio::steady_timer timer(socket_.get_executor(), deadline);
+  const uint64_t generation = generation_;
   // The wait and the deadline race; the loser is cancelled and completes before this returns,
   // so nothing outlives the request that started it.
   std::size_t winner = 0;
@@ -232,18 +241,42 @@ asio::awaitable<Status> Connection::WaitSocket(Wait what, Clock::time_point dead
     auto [order, e1, e2, e3] =
         co_await make_parallel_group(socket_.async_wait(Descriptor::wait_read, asio::deferred),
                                      socket_.async_wait(Descriptor::wait_write, asio::deferred),
-                                     timer_.async_wait(asio::deferred))
+                                     timer.async_wait(asio::deferred))
             .async_wait(wait_for_one(), asio::use_awaitable);
     winner = order[0] == 2 ? 1 : 0;
   } else {
     auto type = what == Wait::kRead ? Descriptor::wait_read : Descriptor::wait_write;
     auto [order, e1, e2] = co_await make_parallel_group(socket_.async_wait(type, asio::deferred),
-                                                        timer_.async_wait(asio::deferred))
+                                                        timer.async_wait(asio::deferred))
                                .async_wait(wait_for_one(), asio::use_awaitable);
     winner = order[0];
   }
+  if (generation != generation_) {
+    co_return Status::Unavailable("PostgreSQL connection closed by a failed statement before it");
+  }
   if (winner == 1) co_return Status::Unavailable("PostgreSQL did not answer in time");
   // A wait that failed (descriptor error) counts as ready: libpq reports the real problem.
+  co_return Status::Ok();
+}
+
+asio::awaitable<Status> Connection::WaitTurn(uint64_t ticket, Clock::time_point deadline) {
+  using asio::experimental::make_parallel_group;
+  using asio::experimental::wait_for_one;
+  const uint64_t generation = generation_;
+  while (reading_ != ticket) {
+    if (Clock::now() >= deadline) {
+      // Our results would be in the way of the Runs behind us: the connection goes.
+      Close();
+      co_return Status::Unavailable("PostgreSQL did not answer in time");
+    }
+    asio::steady_timer timer(socket_.get_executor(), deadline);
+    co_await make_parallel_group(turn_.async_wait(asio::deferred), timer.async_wait(asio::deferred))
+        .async_wait(wait_for_one(), asio::use_awaitable);
+    if (generation != generation_) {
+      co_return Status::Unavailable(
+          "PostgreSQL connection closed by a failed statement before it");
+    }
+  }
   co_return Status::Ok();
 }
 
@@ -388,6 +421,8 @@ asio::awaitable<Status> Connection::Run(std::span<const Query> queries,
                                         std::vector<PgResult>& results,
                                         Clock::time_point deadline) {
   if (conn_ == nullptr) co_return Status::Unavailable("not connected to PostgreSQL");
+  // Sent behind the Runs still waiting for their results, read after theirs.
+  const uint64_t ticket = next_ticket_++;
   std::size_t next = 0;
   for (std::size_t size : segment_sizes) {
     for (std::size_t end = next + size; next < end; ++next) {
@@ -401,7 +436,13 @@ asio::awaitable<Status> Connection::Run(std::span<const Query> queries,
     if (PQpipelineSync(conn_) != 1) co_return Broken("sending a statement");
   }
   if (Status sent = co_await FlushAll(deadline); !sent.ok()) co_return sent;
-  co_return co_await ReadResults(queries.size(), segment_sizes.size(), results, deadline);
+  if (Status turn = co_await WaitTurn(ticket, deadline); !turn.ok()) co_return turn;
+  Status read = co_await ReadResults(queries.size(), segment_sizes.size(), results, deadline);
+  if (read.ok()) {
+    ++reading_;
+    turn_.cancel();
+  }
+  co_return read;
 }
 
 }  // namespace todo::store::pg

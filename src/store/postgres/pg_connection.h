@@ -6,9 +6,10 @@
 // never closed, before libpq closes the socket). Every wait is bounded by the caller's
 // deadline, so a dead or hung server costs a request at most that long.
 //
-// Thread-safety: a Connection belongs to one event loop and is used by one request at a time
-// (the Pool hands it out); none of its methods may run concurrently. Its loop must be run by
-// exactly one thread.
+// Thread-safety: a Connection belongs to one event loop, whose loop must be run by exactly one
+// thread. Runs may overlap (pipelining: a Run sends at once, even while an earlier one waits
+// for its results, and reads its own results after the earlier ones'); nothing else may
+// overlap a Run or another call (Connect, Close from outside a Run).
 #pragma once
 
 #include <libpq-fe.h>
@@ -152,7 +153,8 @@ class Connection {
   // results into `results` (one per query, in order). The segment is one transaction (the
   // implicit one that commits at the Sync, unless the queries hold BEGIN/COMMIT themselves).
   // OK means every result arrived (each may still be an error: see StatusOf); kUnavailable
-  // means the connection broke or the deadline passed, and it has been closed.
+  // means the connection broke or the deadline passed, and it has been closed (failing the
+  // Runs pipelined behind it too).
   asio::awaitable<core::Status> Run(std::span<const Query> queries, std::vector<PgResult>& results,
                                     Clock::time_point deadline);
   // The same with several segments in one write: the first segment_sizes[0] queries, a Sync,
@@ -174,8 +176,12 @@ class Connection {
 
  private:
   enum class Wait { kRead, kWrite, kReadOrWrite };
-  // Waits until the socket is ready as asked, or the deadline. Not OK on timeout or error.
+  // Waits until the socket is ready as asked, or the deadline. Not OK on timeout, or if the
+  // connection was closed meanwhile (by a Run pipelined with the caller's).
   asio::awaitable<core::Status> WaitSocket(Wait what, Clock::time_point deadline);
+  // Waits until the Runs sent before `ticket` have read their results. Not OK if the
+  // connection was closed meanwhile.
+  asio::awaitable<core::Status> WaitTurn(uint64_t ticket, Clock::time_point deadline);
   // Sends everything buffered; waits for the socket as needed.
   asio::awaitable<core::Status> FlushAll(Clock::time_point deadline);
   // Reads results until `expected` query results and `syncs` Syncs have arrived.
@@ -188,7 +194,13 @@ class Connection {
 
   PGconn* conn_ = nullptr;
   asio::posix::stream_descriptor socket_;
-  asio::steady_timer timer_;
+  // Pipelined Runs: each takes a ticket when it sends; the one whose ticket is `reading_`
+  // reads next. `turn_` never expires; cancelling it wakes the Runs waiting for their turn.
+  // `generation_` counts Closes, so that a waiter notices the connection it sent on is gone.
+  uint64_t next_ticket_ = 0;
+  uint64_t reading_ = 0;
+  uint64_t generation_ = 0;
+  asio::steady_timer turn_;
 };
 
 }  // namespace todo::store::pg

@@ -68,6 +68,8 @@ class Pool {
   void Close();
 
   asio::io_context& io() { return io_; }
+  // Requests waiting in Acquire.
+  std::size_t waiting() const { return waiters_.size(); }
 
  private:
   struct Waiter;

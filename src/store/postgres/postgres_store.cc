@@ -293,7 +293,8 @@ PostgresStore::PostgresStore(std::string_view url, const OpenOptions& options)
   }
   for (asio::io_context* io : ios) {
     auto pool = std::make_unique<Pool>(*io, params_, kStatements, options.pool_per_loop);
-    auto batcher = std::make_unique<pg::Batcher>(*io, *pool, options.pool_per_loop);
+    auto batcher = std::make_unique<pg::Batcher>(*io, *pool, options.pool_per_loop,
+                                                 options.pipeline_depth);
     loops_.push_back(Loop{.io = io,
                           .pool = std::move(pool),
                           .batcher = std::move(batcher),

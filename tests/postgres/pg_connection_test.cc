@@ -1,0 +1,165 @@
+// Pipelined Runs on one Connection (pg_connection.h): a Run sends at once, even while earlier
+// ones wait for their results, and reads its own after theirs. The Batcher relies on it to
+// keep two batches in flight on one connection (--db-pipeline).
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <thread>
+
+#include "pg_fixture.h"
+#include "store/postgres/pg_connection.h"
+
+namespace todo::store::pgtest {
+namespace {
+
+using pg::Connection;
+using pg::ConnectParams;
+using pg::Params;
+using pg::PgResult;
+using pg::Query;
+
+// $2 after sleeping $1 seconds; 10 / $1.
+const pg::Statement kSleepThen{"t_sleep_then", "SELECT $2::int FROM pg_sleep($1::float8)"};
+const pg::Statement kDivide{"t_divide", "SELECT 10 / $1::int"};
+const pg::Statement* const kTestStatements[] = {&kSleepThen, &kDivide};
+
+class PgConnectionTest : public PostgresStoreTest {
+ protected:
+  // Connects `connection` on `io` (run here until done).
+  void Connect(asio::io_context& io, Connection& connection) {
+    ConnectParams params(url_);
+    Status connected = RunOn(io, connection.Connect(params, kTestStatements,
+                                                    Clock::now() + seconds(10)));
+    ASSERT_TRUE(connected.ok()) << connected.ToString();
+  }
+};
+
+struct Outcome {
+  Status status;
+  std::vector<PgResult> results;
+  int finished = 0;  // order of completion, from 1
+};
+
+// Starts a Run of one statement on `io` without waiting for it; fills `out` when it ends.
+void Start(asio::io_context& io, Connection& connection, const pg::Statement& statement,
+           Params params, Clock::time_point deadline, Outcome& out, int& finished) {
+  asio::co_spawn(
+      io,
+      [&connection, &statement, params = std::move(params), deadline, &out,
+       &finished]() mutable -> asio::awaitable<void> {
+        std::vector<Query> queries;
+        queries.push_back(Query{&statement, std::move(params)});
+        out.status = co_await connection.Run(queries, out.results, deadline);
+        out.finished = ++finished;
+      },
+      asio::detached);
+}
+
+TEST_F(PgConnectionTest, PipelinedRunsAnswerInOrderEachWithItsOwnResults) {
+  asio::io_context io(1);
+  Connection connection(io);
+  Connect(io, connection);
+  const Clock::time_point deadline = Clock::now() + seconds(10);
+  Outcome slow, failing, fast;
+  int finished = 0;
+  // All three are sent before the first is answered; the second fails (division by zero),
+  // which must not touch the third (its own segment).
+  Start(io, connection, kSleepThen, Params().Own("0.3").Int(1), deadline, slow, finished);
+  Start(io, connection, kDivide, Params().Int(0), deadline, failing, finished);
+  Start(io, connection, kSleepThen, Params().Own("0").Int(3), deadline, fast, finished);
+  const Clock::time_point start = Clock::now();
+  io.restart();  // stopped when Connect's run ran out of work
+  io.run();
+  EXPECT_LT(Clock::now() - start, seconds(5));
+
+  ASSERT_TRUE(slow.status.ok()) << slow.status.ToString();
+  ASSERT_EQ(slow.results.size(), 1u);
+  EXPECT_EQ(slow.results[0].Int(0, 0), 1);
+  ASSERT_TRUE(failing.status.ok()) << failing.status.ToString();
+  ASSERT_EQ(failing.results.size(), 1u);
+  EXPECT_FALSE(failing.results[0].ok());
+  EXPECT_EQ(failing.results[0].sqlstate(), "22012");  // division_by_zero
+  ASSERT_TRUE(fast.status.ok()) << fast.status.ToString();
+  ASSERT_EQ(fast.results.size(), 1u);
+  EXPECT_EQ(fast.results[0].Int(0, 0), 3);
+  // Read in the order sent: the fast one waited for the slow one's results.
+  EXPECT_EQ(slow.finished, 1);
+  EXPECT_EQ(failing.finished, 2);
+  EXPECT_EQ(fast.finished, 3);
+  EXPECT_TRUE(connection.connected());
+}
+
+TEST_F(PgConnectionTest, ABrokenConnectionFailsTheRunsPipelinedBehindAndCanReconnect) {
+  asio::io_context io(1);
+  Connection connection(io);
+  Connect(io, connection);
+  const Clock::time_point deadline = Clock::now() + seconds(20);
+  Outcome stuck, behind;
+  int finished = 0;
+  Start(io, connection, kSleepThen, Params().Own("10").Int(1), deadline, stuck, finished);
+  Start(io, connection, kSleepThen, Params().Own("0").Int(2), deadline, behind, finished);
+  // Kill the backend while the first sleeps.
+  std::thread killer([this] {
+    Sql admin(admin_url_);
+    Clock::time_point give_up = Clock::now() + seconds(5);
+    while (admin.Value("SELECT count(*) FROM pg_stat_activity WHERE datname = '" + db_ +
+                       "' AND query LIKE '%pg_sleep%' AND state = 'active'") != "1" &&
+           Clock::now() < give_up) {
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    admin.Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" +
+               db_ + "' AND query LIKE '%pg_sleep%'");
+  });
+  const Clock::time_point start = Clock::now();
+  io.restart();  // stopped when Connect's run ran out of work
+  io.run();
+  killer.join();
+  EXPECT_LT(Clock::now() - start, seconds(8));
+  EXPECT_EQ(CodeOf(stuck.status), ErrorCode::kUnavailable);
+  EXPECT_EQ(CodeOf(behind.status), ErrorCode::kUnavailable);
+  EXPECT_FALSE(connection.connected());
+
+  // Connected again, it pipelines as before.
+  io.restart();
+  Connect(io, connection);
+  Outcome first, second;
+  Start(io, connection, kSleepThen, Params().Own("0.05").Int(4), Clock::now() + seconds(10),
+        first, finished);
+  Start(io, connection, kSleepThen, Params().Own("0").Int(5), Clock::now() + seconds(10), second,
+        finished);
+  io.restart();
+  io.run();
+  ASSERT_TRUE(first.status.ok()) << first.status.ToString();
+  ASSERT_TRUE(second.status.ok()) << second.status.ToString();
+  EXPECT_EQ(first.results[0].Int(0, 0), 4);
+  EXPECT_EQ(second.results[0].Int(0, 0), 5);
+  EXPECT_LT(first.finished, second.finished);
+}
+
+TEST_F(PgConnectionTest, ARunPastItsDeadlineClosesTheConnectionAndFailsTheRunsBehindAtOnce) {
+  asio::io_context io(1);
+  Connection connection(io);
+  Connect(io, connection);
+  Outcome late, behind;
+  int finished = 0;
+  const Clock::time_point start = Clock::now();
+  // The first may take 200 ms; it sleeps 3 s. The second, behind it, could wait 10 s, but
+  // its results can no longer be read in order: it fails with the first, not 10 s later.
+  Start(io, connection, kSleepThen, Params().Own("3").Int(1), start + milliseconds(200), late,
+        finished);
+  Start(io, connection, kSleepThen, Params().Own("0").Int(2), start + seconds(10), behind,
+        finished);
+  io.restart();
+  io.run();
+  const Clock::duration took = Clock::now() - start;
+  EXPECT_EQ(CodeOf(late.status), ErrorCode::kUnavailable);
+  EXPECT_EQ(CodeOf(behind.status), ErrorCode::kUnavailable);
+  EXPECT_GE(took, milliseconds(190));
+  EXPECT_LT(took, milliseconds(2500));
+  EXPECT_FALSE(connection.connected());
+}
+
+}  // namespace
+}  // namespace todo::store::pgtest
