@@ -1,6 +1,7 @@
 #include "client/http_pool.h"
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -130,11 +131,12 @@ void HttpPool::Discard() {
   waiter->timer.cancel();
 }
 
-asio::awaitable<Result<Response>> HttpPool::Exchange(Stream& stream, Request& request) {
+asio::awaitable<Result<Response>> HttpPool::Exchange(Stream& stream, std::string_view request) {
   boost::system::error_code ec;
   const auto start = std::chrono::steady_clock::now();
   stream.expires_after(timeout_);
-  co_await http::async_write(stream, request, asio::redirect_error(asio::use_awaitable, ec));
+  co_await asio::async_write(stream, asio::buffer(request.data(), request.size()),
+                             asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return Broken("lost connection to", ec, endpoint_);
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024 * 1024);
@@ -148,9 +150,7 @@ asio::awaitable<Result<Response>> HttpPool::Exchange(Stream& stream, Request& re
   co_return parser.release();
 }
 
-asio::awaitable<Result<Response>> HttpPool::Send(Request request) {
-  request.set(http::field::host, host_);
-  request.prepare_payload();
+asio::awaitable<Result<Response>> HttpPool::Send(std::string_view request) {
   // A kept-alive connection may have been closed by the server while idle; that shows as an
   // error on first use, so a failure on a reused connection is tried once more on a new one.
   for (bool fresh : {false, true}) {

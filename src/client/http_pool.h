@@ -49,11 +49,15 @@ class HttpPool {
   HttpPool(const HttpPool&) = delete;
   HttpPool& operator=(const HttpPool&) = delete;
 
-  // Sends `request` (Host and Content-Length are filled in) and reads the response, waiting
-  // for a free connection when all are busy. kUnavailable when the server cannot be reached,
-  // the connection breaks, or `timeout` passes; then the request may or may not have been
-  // processed by the server (callers resend writes with the same Idempotency-Key).
-  asio::awaitable<Result<Response>> Send(Request request);
+  // Sends `request`, a whole HTTP/1.1 request as it goes on the wire (head and body: see
+  // Client::Call, which writes it in one string, with Host() as its Host), and reads the
+  // response, waiting for a free connection when all are busy. kUnavailable when the server
+  // cannot be reached, the connection breaks, or `timeout` passes; then the request may or
+  // may not have been processed by the server (callers resend writes with the same
+  // Idempotency-Key).
+  asio::awaitable<Result<Response>> Send(std::string_view request);
+  // The value of the Host header for this pool's server: "host:port".
+  const std::string& host() const { return host_; }
 
   // Called with the time of every successful exchange on a connection (request sent to
   // response read), without the wait for a free connection: load tools report it apart, as
@@ -98,7 +102,7 @@ class HttpPool {
   void Release(std::unique_ptr<Stream> stream);
   // Forgets a connection that is closed or broken: its slot goes to the first waiter.
   void Discard();
-  asio::awaitable<Result<Response>> Exchange(Stream& stream, Request& request);
+  asio::awaitable<Result<Response>> Exchange(Stream& stream, std::string_view request);
 
   asio::any_io_executor executor_;
   Endpoint endpoint_;
