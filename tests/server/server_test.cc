@@ -649,6 +649,19 @@ TEST_P(ServerTest, OversizedAndMalformedHeadsAreRefused) {
   EXPECT_EQ(old.ReadResponse(10s).status, 200);
   EXPECT_TRUE(old.WaitClosed(5s));
   EXPECT_EQ(HttpClient(port()).Get("/healthz").status, 200);
+  // HTTP/1.0 that asks for keep-alive gets it, said so in the answer; the connection serves
+  // the next request.
+  RawConnection kept(port());
+  ASSERT_TRUE(kept.Send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  HttpResponse first = kept.ReadResponse(10s);
+  EXPECT_EQ(first.status, 200);
+  EXPECT_EQ(first.Header("connection"), "keep-alive");
+  EXPECT_EQ(first.Header("content-length"), std::to_string(first.body.size()));
+  ASSERT_TRUE(kept.Send("GET /healthz HTTP/1.0\r\n\r\n"));
+  HttpResponse second = kept.ReadResponse(10s);
+  EXPECT_EQ(second.status, 200);
+  EXPECT_EQ(second.Header("connection"), "");
+  EXPECT_TRUE(kept.WaitClosed(5s));
 }
 
 TEST_P(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
@@ -723,6 +736,8 @@ TEST_P(ServerTest, IdempotentPatchDeleteAndRemoveOldest) {
 
   HttpResponse deleted = alice.Delete(path(1), {{"Idempotency-Key", "d1"}});
   EXPECT_EQ(deleted.status, 204);
+  EXPECT_EQ(deleted.Header("content-length"), "");  // none on a 204 (RFC 9110)
+  EXPECT_TRUE(deleted.body.empty());
   HttpResponse deleted_again = alice.Delete(path(1), {{"Idempotency-Key", "d1"}});
   EXPECT_EQ(deleted_again.status, 204);
   EXPECT_TRUE(deleted_again.body.empty());
