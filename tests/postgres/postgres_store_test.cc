@@ -123,6 +123,9 @@ TEST_F(PostgresStoreTest, IdsAndTimesRoundTripAtMillisecondPrecision) {
 
   // Stored truncated to the millisecond, not just read back so.
   Sql sql(url_);
+  // And the first and last millisecond of years 1 to 9999 convert exactly both ways.
+  EXPECT_EQ(sql.Value("SELECT todo.ms(todo.at_ms(-62135596800000))"), "-62135596800000");
+  EXPECT_EQ(sql.Value("SELECT todo.ms(todo.at_ms(253402300799999))"), "253402300799999");
   EXPECT_EQ(sql.Value("SELECT count(*) FROM todo.element WHERE "
                       "init_time <> date_trunc('milliseconds', init_time) OR "
                       "last_update_time <> date_trunc('milliseconds', last_update_time) OR "
@@ -629,7 +632,7 @@ TEST_F(PostgresStoreTest, ConcurrentOpensMigrateOnce) {
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(failures, 0);
   Sql sql(url_);
-  EXPECT_EQ(sql.Value("SELECT string_agg(version::text, ',') FROM todo.schema_migrations"), "1,2");
+  EXPECT_EQ(sql.Value("SELECT string_agg(version::text, ',') FROM todo.schema_migrations"), "1,2,3");
 }
 
 TEST_F(PostgresStoreTest, WithoutMigrateAnUnmigratedDatabaseIsRefused) {
