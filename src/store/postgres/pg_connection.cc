@@ -40,6 +40,14 @@ std::string PgResult::error_message() const {
 int PgResult::rows() const { return result_ ? PQntuples(result_.get()) : 0; }
 int PgResult::columns() const { return result_ ? PQnfields(result_.get()) : 0; }
 
+int64_t PgResult::affected() const {
+  if (!result_) return 0;
+  std::string_view text = PQcmdTuples(result_.get());
+  int64_t value = 0;
+  std::from_chars(text.data(), text.data() + text.size(), value);
+  return value;
+}
+
 bool PgResult::IsNull(int row, int col) const { return PQgetisnull(result_.get(), row, col) != 0; }
 
 std::string_view PgResult::Text(int row, int col) const {

@@ -56,6 +56,8 @@ class PgResult {
 
   int rows() const;
   int columns() const;
+  // Rows an INSERT, UPDATE or DELETE touched (PQcmdTuples); 0 for anything else.
+  int64_t affected() const;
   bool IsNull(int row, int col) const;
   std::string_view Text(int row, int col) const;
   std::string String(int row, int col) const { return std::string(Text(row, col)); }

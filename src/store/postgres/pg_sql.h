@@ -472,11 +472,13 @@ SELECT (SELECT count(*) FROM added))sql"};
 inline constexpr Statement kFindRequest{"find_request",
                                         "SELECT fingerprint, status, body, result FROM todo.request "
                                         "WHERE td_user = $1::text AND key = $2::text"};
-// request_at: the oldest records past their retention (24 h), a bounded batch at a time.
+// request_at: the oldest records past their retention (24 h), a bounded batch at a time
+// (kPurgeChunk rows: postgres_store.cc).
 inline constexpr Statement kPurgeRequests{
     "purge_requests",
     "DELETE FROM todo.request WHERE (td_user, key) IN (SELECT td_user, key FROM todo.request "
     "WHERE at < now() - interval '24 hours' ORDER BY at LIMIT 1000)"};
+inline constexpr int64_t kPurgeChunk = 1000;
 
 // $1 name, $2 role, $3 token hash or NULL, $4 created ms. account primary key and the UNIQUE
 // index on token_hash (a taken token is a unique violation: kConflict). No row: name taken.

@@ -48,9 +48,13 @@ using pg::PgResult;
 using pg::Pool;
 using pg::Query;
 
-// Idempotency records live at least 24 hours (store.h); each loop purges the older ones at
-// most this often, before an idempotent write.
+// Idempotency records live at least 24 hours (store.h); each loop purges the older ones, a
+// chunk (kPurgeRequests) before an idempotent write, at most every kPurgeEvery, or every
+// kPurgeCatchUp while chunks come back full: a busy server records far more than a chunk per
+// kPurgeEvery (one chunk per 10 minutes let the table grow without end above ~2 keyed
+// writes a second), and up to ten chunks a second outpace any write rate one loop sustains.
 constexpr auto kPurgeEvery = std::chrono::minutes(10);
+constexpr auto kPurgeCatchUp = std::chrono::milliseconds(100);
 // How often the change-log watcher (WatchEvents) looks at the event sequence.
 constexpr auto kWatchEvery = std::chrono::milliseconds(100);
 
@@ -399,7 +403,10 @@ asio::awaitable<Result<Written<T>>> PostgresStore::Write(Loop& loop, Clock::time
   if (idem != nullptr && Clock::now() >= loop.next_purge) {
     loop.next_purge = Clock::now() + kPurgeEvery;
     // Best effort: a failure here leaves the records for the next purge.
-    (void)co_await RunOne(loop, deadline, pg::kPurgeRequests, Params(), Kind::kWrite);
+    auto purged = co_await RunOne(loop, deadline, pg::kPurgeRequests, Params(), Kind::kWrite);
+    if (purged.ok() && purged->affected() >= pg::kPurgeChunk) {
+      loop.next_purge = Clock::now() + kPurgeCatchUp;
+    }
   }
   // The write statement's last three parameters: the key columns (pg_sql.h).
   Params& write = queries.back().params;
