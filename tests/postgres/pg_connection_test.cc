@@ -161,5 +161,55 @@ TEST_F(PgConnectionTest, ARunPastItsDeadlineClosesTheConnectionAndFailsTheRunsBe
   EXPECT_FALSE(connection.connected());
 }
 
+// A Run's deadline bounds its own wait for results, not its wait for the Runs ahead: one sent
+// behind with an earlier deadline (a failed batch's resend, sent behind a later batch) must
+// not close the connection under a Run ahead that is well within its own.
+TEST_F(PgConnectionTest, ARunBehindWithAnEarlierDeadlineDoesNotFailTheRunAhead) {
+  asio::io_context io(1);
+  Connection connection(io);
+  Connect(io, connection);
+  Outcome ahead, behind;
+  int finished = 0;
+  const Clock::time_point start = Clock::now();
+  Start(io, connection, kSleepThen, Params().Own("0.5").Int(1), start + seconds(10), ahead,
+        finished);
+  Start(io, connection, kSleepThen, Params().Own("0").Int(2), start + milliseconds(100), behind,
+        finished);
+  io.restart();
+  io.run();
+  ASSERT_TRUE(ahead.status.ok()) << ahead.status.ToString();
+  EXPECT_EQ(ahead.results[0].Int(0, 0), 1);
+  EXPECT_EQ(ahead.finished, 1);
+  // The one behind either found its results already there or gave up (closing the
+  // connection only after the one ahead was answered).
+  if (behind.status.ok()) {
+    EXPECT_EQ(behind.results[0].Int(0, 0), 2);
+  } else {
+    EXPECT_EQ(CodeOf(behind.status), ErrorCode::kUnavailable);
+  }
+}
+
+// A Run of nothing sends nothing and reads nothing (a batch whose writes all expired before
+// it was sent); the connection goes on.
+TEST_F(PgConnectionTest, ARunOfNothingAnswersAtOnce) {
+  asio::io_context io(1);
+  Connection connection(io);
+  Connect(io, connection);
+  std::vector<PgResult> results;
+  Status empty = RunOn(io, connection.Run(std::span<const Query>(),
+                                          std::span<const std::size_t>(), results,
+                                          Clock::now() + seconds(5)));
+  EXPECT_TRUE(empty.ok()) << empty.ToString();
+  EXPECT_TRUE(results.empty());
+  Outcome after;
+  int finished = 0;
+  Start(io, connection, kSleepThen, Params().Own("0").Int(7), Clock::now() + seconds(5), after,
+        finished);
+  io.restart();
+  io.run();
+  ASSERT_TRUE(after.status.ok()) << after.status.ToString();
+  EXPECT_EQ(after.results[0].Int(0, 0), 7);
+}
+
 }  // namespace
 }  // namespace todo::store::pgtest

@@ -87,8 +87,9 @@ struct Batcher::Write {
 Batcher::Batcher(asio::io_context& io, Pool& pool, int connections, int depth)
     : io_(io),
       pool_(pool),
+      connections_(std::max(1, connections)),
       depth_(std::max(1, depth)),
-      max_drivers_(std::max(1, connections) * depth_) {}
+      max_drivers_(connections_ * depth_) {}
 
 // Gives a borrowed connection back when it goes out of scope.
 class Batcher::Borrowed {
@@ -107,12 +108,19 @@ class Batcher::Borrowed {
 };
 
 asio::awaitable<core::Result<Batcher::Shared*>> Batcher::Borrow(Clock::time_point deadline) {
-  if (pool_.waiting() == 0) {
+  // A connection of our own while we have fewer than we may (a batch stuck behind a lock
+  // then holds up no other); else the least busy one we have.
+  if (pool_.waiting() == 0 && static_cast<int>(shared_.size()) >= connections_) {
+    Shared* least = nullptr;
     for (auto& shared : shared_) {
-      if (shared->users < depth_ && shared->lease->connected()) {
-        ++shared->users;
-        co_return shared.get();
+      if (shared->users < depth_ && shared->lease->connected() &&
+          (least == nullptr || shared->users < least->users)) {
+        least = shared.get();
       }
+    }
+    if (least != nullptr) {
+      ++least->users;
+      co_return least;
     }
   }
   auto lease = co_await pool_.Acquire(deadline);
@@ -246,6 +254,8 @@ void Batcher::Finish(std::vector<Write*>& batch, Write& me) {
 }
 
 asio::awaitable<void> Batcher::RunBatch(Connection& connection, std::vector<Write*>& batch) {
+  // Every write taken had reached its deadline (TakeBatch failed them): nothing to send.
+  if (batch.empty()) co_return;
   // The latest of the writes' deadlines: one write close to its own must not cut short the
   // batch of all the others (each still waits at most about its own timeout twice).
   Clock::time_point deadline = Clock::time_point::min();

@@ -114,8 +114,9 @@ class Batcher {
     int users = 0;
   };
   class Borrowed;
-  // A connection for one batch: one already lent to fewer than depth_ batches (unless others
-  // wait for the pool: Import, which must not starve), else a new one from the pool.
+  // A connection for one batch: a new one from the pool while fewer than `connections` are
+  // lent, else the least busy one lent to fewer than depth_ batches (unless others wait for
+  // the pool: Import, which must not starve), else the next one the pool gives back.
   asio::awaitable<core::Result<Shared*>> Borrow(Clock::time_point deadline);
   void Return(Shared* shared);
   // Queues `me` and waits until it is done (driving batches if it gets the role).
@@ -131,6 +132,7 @@ class Batcher {
 
   asio::io_context& io_;
   Pool& pool_;
+  int connections_;
   int depth_;
   int max_drivers_;
   int drivers_ = 0;

@@ -2,6 +2,7 @@
 
 #include <poll.h>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -235,8 +236,12 @@ asio::awaitable<Status> Connection::WaitSocket(Wait what, Clock::time_point dead
   using asio::experimental::make_parallel_group;
   using asio::experimental::wait_for_one;
   using Descriptor = asio::posix::descriptor_base;
-  if (!socket_.is_open()) co_return Status::Unavailable("PostgreSQL connection has no socket");
+  if (!socket_.is_open()) {
+    Close();
+    co_return Status::Unavailable("PostgreSQL connection has no socket");
+  }
   if (Clock::now() >= deadline) {
+    Close();
     co_return Status::Unavailable("PostgreSQL did not answer in time");
   }
   // A timer of this wait's own: pipelined Runs may wait on the socket at the same time.
@@ -262,24 +267,23 @@ asio::awaitable<Status> Connection::WaitSocket(Wait what, Clock::time_point dead
   if (generation != generation_) {
     co_return Status::Unavailable("PostgreSQL connection closed by a failed statement before it");
   }
-  if (winner == 1) co_return Status::Unavailable("PostgreSQL did not answer in time");
+  if (winner == 1) {
+    Close();
+    co_return Status::Unavailable("PostgreSQL did not answer in time");
+  }
   // A wait that failed (descriptor error) counts as ready: libpq reports the real problem.
   co_return Status::Ok();
 }
 
-asio::awaitable<Status> Connection::WaitTurn(uint64_t ticket, Clock::time_point deadline) {
-  using asio::experimental::make_parallel_group;
-  using asio::experimental::wait_for_one;
+asio::awaitable<Status> Connection::WaitTurn(uint64_t ticket) {
   const uint64_t generation = generation_;
   while (reading_ != ticket) {
-    if (Clock::now() >= deadline) {
-      // Our results would be in the way of the Runs behind us: the connection goes.
-      Close();
-      co_return Status::Unavailable("PostgreSQL did not answer in time");
-    }
-    asio::steady_timer timer(socket_.get_executor(), deadline);
-    co_await make_parallel_group(turn_.async_wait(asio::deferred), timer.async_wait(asio::deferred))
-        .async_wait(wait_for_one(), asio::use_awaitable);
+    // Not bounded by our own deadline: each Run ahead is bounded by its own, and closes the
+    // connection when it passes. Giving up here would leave our results in the way of the
+    // Runs behind us, so we would have to close the connection under the Runs ahead, which
+    // may be well within their deadlines (a resend, with its batch's earlier deadline, can
+    // be sent behind a later batch).
+    co_await turn_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (generation != generation_) {
       co_return Status::Unavailable(
           "PostgreSQL connection closed by a failed statement before it");
@@ -296,10 +300,7 @@ asio::awaitable<Status> Connection::FlushAll(Clock::time_point deadline) {
     // The server may be waiting for us to read before it reads more (libpq's documented
     // rule for non-blocking sends): wait for either direction, and read what came.
     Status ready = co_await WaitSocket(Wait::kReadOrWrite, deadline);
-    if (!ready.ok()) {
-      Close();
-      co_return ready;
-    }
+    if (!ready.ok()) co_return ready;  // closed, by the wait or by a Run pipelined with ours
     if (PQconsumeInput(conn_) == 0) co_return Broken("reading");
   }
 }
@@ -317,10 +318,7 @@ asio::awaitable<Status> Connection::ReadResults(std::size_t expected, std::size_
   for (;;) {
     while (PQisBusy(conn_) != 0) {
       Status ready = co_await WaitSocket(Wait::kRead, deadline);
-      if (!ready.ok()) {
-        Close();
-        co_return ready;
-      }
+      if (!ready.ok()) co_return ready;  // closed, by the wait or by a Run pipelined with ours
       if (PQconsumeInput(conn_) == 0) co_return Broken("reading");
     }
     PGresult* result = PQgetResult(conn_);
@@ -429,6 +427,8 @@ asio::awaitable<Status> Connection::Run(std::span<const Query> queries,
                                         std::vector<PgResult>& results,
                                         Clock::time_point deadline) {
   if (conn_ == nullptr) co_return Status::Unavailable("not connected to PostgreSQL");
+  results.clear();
+  if (segment_sizes.empty()) co_return Status::Ok();  // nothing to send, nothing to read
   // Sent behind the Runs still waiting for their results, read after theirs.
   const uint64_t ticket = next_ticket_++;
   std::size_t next = 0;
@@ -444,7 +444,7 @@ asio::awaitable<Status> Connection::Run(std::span<const Query> queries,
     if (PQpipelineSync(conn_) != 1) co_return Broken("sending a statement");
   }
   if (Status sent = co_await FlushAll(deadline); !sent.ok()) co_return sent;
-  if (Status turn = co_await WaitTurn(ticket, deadline); !turn.ok()) co_return turn;
+  if (Status turn = co_await WaitTurn(ticket); !turn.ok()) co_return turn;
   Status read = co_await ReadResults(queries.size(), segment_sizes.size(), results, deadline);
   if (read.ok()) {
     ++reading_;

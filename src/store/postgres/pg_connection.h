@@ -178,12 +178,13 @@ class Connection {
 
  private:
   enum class Wait { kRead, kWrite, kReadOrWrite };
-  // Waits until the socket is ready as asked, or the deadline. Not OK on timeout, or if the
-  // connection was closed meanwhile (by a Run pipelined with the caller's).
+  // Waits until the socket is ready as asked, or the deadline. Not OK if the deadline passed
+  // (the connection is then closed) or the connection was closed meanwhile (by a Run
+  // pipelined with the caller's).
   asio::awaitable<core::Status> WaitSocket(Wait what, Clock::time_point deadline);
-  // Waits until the Runs sent before `ticket` have read their results. Not OK if the
-  // connection was closed meanwhile.
-  asio::awaitable<core::Status> WaitTurn(uint64_t ticket, Clock::time_point deadline);
+  // Waits until the Runs sent before `ticket` have read their results (each is bounded by
+  // its own deadline). Not OK if the connection was closed meanwhile.
+  asio::awaitable<core::Status> WaitTurn(uint64_t ticket);
   // Sends everything buffered; waits for the socket as needed.
   asio::awaitable<core::Status> FlushAll(Clock::time_point deadline);
   // Reads results until `expected` query results and `syncs` Syncs have arrived.

@@ -473,11 +473,12 @@ inline constexpr Statement kFindRequest{"find_request",
                                         "SELECT fingerprint, status, body, result FROM todo.request "
                                         "WHERE td_user = $1::text AND key = $2::text"};
 // request_at: the oldest records past their retention (24 h), a bounded batch at a time
-// (kPurgeChunk rows: postgres_store.cc).
+// (kPurgeChunk rows: postgres_store.cc). SKIP LOCKED: loops and servers purging at once take
+// different records instead of waiting for each other's.
 inline constexpr Statement kPurgeRequests{
     "purge_requests",
     "DELETE FROM todo.request WHERE (td_user, key) IN (SELECT td_user, key FROM todo.request "
-    "WHERE at < now() - interval '24 hours' ORDER BY at LIMIT 1000)"};
+    "WHERE at < now() - interval '24 hours' ORDER BY at LIMIT 1000 FOR UPDATE SKIP LOCKED)"};
 inline constexpr int64_t kPurgeChunk = 1000;
 
 // $1 name, $2 role, $3 token hash or NULL, $4 created ms. account primary key and the UNIQUE
