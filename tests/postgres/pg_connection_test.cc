@@ -57,6 +57,18 @@ void Start(asio::io_context& io, Connection& connection, const pg::Statement& st
       asio::detached);
 }
 
+// Sends a Run that sleeps `sleep` seconds, then answers 1, and right behind it one that
+// answers 2 at once, with their deadlines; runs `io` until both have ended.
+void AheadAndBehind(asio::io_context& io, Connection& connection, const char* sleep,
+                    Clock::time_point ahead_deadline, Clock::time_point behind_deadline,
+                    Outcome& ahead, Outcome& behind) {
+  int finished = 0;
+  Start(io, connection, kSleepThen, Params().Own(sleep).Int(1), ahead_deadline, ahead, finished);
+  Start(io, connection, kSleepThen, Params().Own("0").Int(2), behind_deadline, behind, finished);
+  io.restart();
+  io.run();
+}
+
 TEST_F(PgConnectionTest, PipelinedRunsAnswerInOrderEachWithItsOwnResults) {
   asio::io_context io(1);
   Connection connection(io);
@@ -143,16 +155,11 @@ TEST_F(PgConnectionTest, ARunPastItsDeadlineClosesTheConnectionAndFailsTheRunsBe
   Connection connection(io);
   Connect(io, connection);
   Outcome late, behind;
-  int finished = 0;
   const Clock::time_point start = Clock::now();
   // The first may take 200 ms; it sleeps 3 s. The second, behind it, could wait 10 s, but
   // its results can no longer be read in order: it fails with the first, not 10 s later.
-  Start(io, connection, kSleepThen, Params().Own("3").Int(1), start + milliseconds(200), late,
-        finished);
-  Start(io, connection, kSleepThen, Params().Own("0").Int(2), start + seconds(10), behind,
-        finished);
-  io.restart();
-  io.run();
+  AheadAndBehind(io, connection, "3", start + milliseconds(200), start + seconds(10), late,
+                 behind);
   const Clock::duration took = Clock::now() - start;
   EXPECT_EQ(CodeOf(late.status), ErrorCode::kUnavailable);
   EXPECT_EQ(CodeOf(behind.status), ErrorCode::kUnavailable);
@@ -169,14 +176,9 @@ TEST_F(PgConnectionTest, ARunBehindWithAnEarlierDeadlineDoesNotFailTheRunAhead) 
   Connection connection(io);
   Connect(io, connection);
   Outcome ahead, behind;
-  int finished = 0;
   const Clock::time_point start = Clock::now();
-  Start(io, connection, kSleepThen, Params().Own("0.5").Int(1), start + seconds(10), ahead,
-        finished);
-  Start(io, connection, kSleepThen, Params().Own("0").Int(2), start + milliseconds(100), behind,
-        finished);
-  io.restart();
-  io.run();
+  AheadAndBehind(io, connection, "0.5", start + seconds(10), start + milliseconds(100), ahead,
+                 behind);
   ASSERT_TRUE(ahead.status.ok()) << ahead.status.ToString();
   EXPECT_EQ(ahead.results[0].Int(0, 0), 1);
   EXPECT_EQ(ahead.finished, 1);
