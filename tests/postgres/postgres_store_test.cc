@@ -732,6 +732,41 @@ TEST_F(PostgresStoreTest, AnotherStoresWritesWakeTheWatcherQuickly) {
 
 // --- Failures ------------------------------------------------------------------------------
 
+// A batch stuck behind a lock holds up a batch pipelined behind it on its connection
+// (--db-pipeline); with a second connection allowed (--db-pool 2) the next batch takes that
+// one instead of queueing behind the stuck one.
+TEST_F(PostgresStoreTest, WithTwoConnectionsAWriteDoesNotQueueBehindABatchStuckOnALock) {
+  OpenOptions options;
+  options.pool_per_loop = 2;
+  store_ = Open(options);
+  ASSERT_NE(store_, nullptr);
+  Task a = Add(*store_, kAlice, "a");
+  Add(*store_, kBob, "b");
+  Sql holder(url_);
+  holder.Exec("BEGIN");
+  holder.Exec("SELECT 1 FROM todo.tally WHERE td_user = 'alice' FOR UPDATE");
+  std::future<Result<Written<Task>>> stuck = std::async(std::launch::async, [&] {
+    return RunSync(store_->UpdateTask(kAlice, a.id,
+                                      TaskPatch{.text = "later", .done = std::nullopt}, nullptr));
+  });
+  Sql admin(admin_url_);
+  Clock::time_point give_up = Clock::now() + seconds(5);
+  while (admin.Value("SELECT count(*) FROM pg_stat_activity WHERE datname = '" + db_ +
+                     "' AND application_name = 'todo' AND wait_event_type = 'Lock'") != "1" &&
+         Clock::now() < give_up) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  // Bob's add, while alice's batch waits for the lock.
+  std::future<Task> other = std::async(std::launch::async, [&] { return Add(*store_, kBob, "c"); });
+  const bool answered = other.wait_for(seconds(2)) == std::future_status::ready;
+  holder.Exec("ROLLBACK");
+  EXPECT_TRUE(answered) << "bob's add waited behind alice's stuck batch";
+  EXPECT_EQ(other.get().text, "c");
+  auto later = stuck.get();
+  ASSERT_TRUE(later.ok()) << later.status().ToString();
+  EXPECT_EQ(later->value->text, "later");
+}
+
 TEST_F(PostgresStoreTest, BrokenConnectionMidRequestIsUnavailableAndThePoolHeals) {
   OpenDefault();
   Task a = Add(*store_, kAlice, "a");
