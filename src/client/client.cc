@@ -155,8 +155,18 @@ asio::awaitable<Result<Response>> Client::Call(http::verb method, std::string ta
                                                std::string body, bool idempotent_write,
                                                CallInfo* info) {
   // The request as it goes on the wire, written once (Beast's request and serializer cost
-  // more than the rest of a call: docs/benchmarks.md, sixth session). Every value here is
-  // ours or one the server sent in a header (the position), so none holds a line break.
+  // more than the rest of a call: docs/benchmarks.md, sixth session). The values are ours,
+  // one the server sent in a header (the position: Beast's parser refuses line breaks in
+  // those), or the caller's token and target, which must not smuggle in a header either.
+  auto breaks_line = [](std::string_view text) {
+    return text.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+  };
+  if (breaks_line(authorization_)) {
+    co_return Status::InvalidArgument("the token holds a line break or NUL character");
+  }
+  if (breaks_line(target) || target.find(' ') != std::string::npos) {
+    co_return Status::InvalidArgument("the request target holds a space, line break or NUL");
+  }
   std::string request;
   request.reserve(256 + target.size() + body.size());
   auto header = [&request](std::string_view name, std::string_view value) {
