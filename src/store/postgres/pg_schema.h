@@ -114,8 +114,9 @@ ALTER TABLE todo.request ADD COLUMN result text;
 )sql";
 
 // 3: todo.ms() in double precision (date_part) rather than numeric (extract, numeric since
-// PostgreSQL 14): a third of the cost per call, and a page of 50 tasks makes 150 calls (it
-// was a tenth of the database's time per list: docs/benchmarks.md, sixth session). Still
+// PostgreSQL 14): a third of the cost per call (0.08 against 0.27 us), and a page of tasks
+// makes three calls per task (a manager's page of 100: 0.132 -> 0.095 ms in the database;
+// docs/benchmarks.md, sixth session). Still
 // exact for every millisecond time of years 1 to 9999: the double's error before rounding is
 // below 0.1 ms there (checked against the numeric form on 2 million random times).
 inline constexpr char kMigration3[] = R"sql(
