@@ -25,15 +25,28 @@ const pg::Statement kSleepThen{"t_sleep_then", "SELECT $2::int FROM pg_sleep($1:
 const pg::Statement kDivide{"t_divide", "SELECT 10 / $1::int"};
 const pg::Statement* const kTestStatements[] = {&kSleepThen, &kDivide};
 
+// Each test has a connection to its own database, on a loop that the test runs.
 class PgConnectionTest : public PostgresStoreTest {
  protected:
-  // Connects `connection` on `io` (run here until done).
-  void Connect(asio::io_context& io, Connection& connection) {
+  void SetUp() override {
+    PostgresStoreTest::SetUp();
+    if (!IsSkipped()) Connect();
+  }
+  void TearDown() override {
+    connection_.Close();  // before the database is dropped
+    PostgresStoreTest::TearDown();
+  }
+
+  // (Re)connects connection_ (io_ runs here until done).
+  void Connect() {
     ConnectParams params(url_);
-    Status connected = RunOn(io, connection.Connect(params, kTestStatements,
-                                                    Clock::now() + seconds(10)));
+    Status connected = RunOn(io_, connection_.Connect(params, kTestStatements,
+                                                      Clock::now() + seconds(10)));
     ASSERT_TRUE(connected.ok()) << connected.ToString();
   }
+
+  asio::io_context io_{1};
+  Connection connection_{io_};
 };
 
 struct Outcome {
@@ -70,20 +83,17 @@ void AheadAndBehind(asio::io_context& io, Connection& connection, const char* sl
 }
 
 TEST_F(PgConnectionTest, PipelinedRunsAnswerInOrderEachWithItsOwnResults) {
-  asio::io_context io(1);
-  Connection connection(io);
-  Connect(io, connection);
   const Clock::time_point deadline = Clock::now() + seconds(10);
   Outcome slow, failing, fast;
   int finished = 0;
   // All three are sent before the first is answered; the second fails (division by zero),
   // which must not touch the third (its own segment).
-  Start(io, connection, kSleepThen, Params().Own("0.3").Int(1), deadline, slow, finished);
-  Start(io, connection, kDivide, Params().Int(0), deadline, failing, finished);
-  Start(io, connection, kSleepThen, Params().Own("0").Int(3), deadline, fast, finished);
+  Start(io_, connection_, kSleepThen, Params().Own("0.3").Int(1), deadline, slow, finished);
+  Start(io_, connection_, kDivide, Params().Int(0), deadline, failing, finished);
+  Start(io_, connection_, kSleepThen, Params().Own("0").Int(3), deadline, fast, finished);
   const Clock::time_point start = Clock::now();
-  io.restart();  // stopped when Connect's run ran out of work
-  io.run();
+  io_.restart();  // stopped when Connect's run ran out of work
+  io_.run();
   EXPECT_LT(Clock::now() - start, seconds(5));
 
   ASSERT_TRUE(slow.status.ok()) << slow.status.ToString();
@@ -100,49 +110,41 @@ TEST_F(PgConnectionTest, PipelinedRunsAnswerInOrderEachWithItsOwnResults) {
   EXPECT_EQ(slow.finished, 1);
   EXPECT_EQ(failing.finished, 2);
   EXPECT_EQ(fast.finished, 3);
-  EXPECT_TRUE(connection.connected());
+  EXPECT_TRUE(connection_.connected());
 }
 
 TEST_F(PgConnectionTest, ABrokenConnectionFailsTheRunsPipelinedBehindAndCanReconnect) {
-  asio::io_context io(1);
-  Connection connection(io);
-  Connect(io, connection);
   const Clock::time_point deadline = Clock::now() + seconds(20);
   Outcome stuck, behind;
   int finished = 0;
-  Start(io, connection, kSleepThen, Params().Own("10").Int(1), deadline, stuck, finished);
-  Start(io, connection, kSleepThen, Params().Own("0").Int(2), deadline, behind, finished);
+  Start(io_, connection_, kSleepThen, Params().Own("10").Int(1), deadline, stuck, finished);
+  Start(io_, connection_, kSleepThen, Params().Own("0").Int(2), deadline, behind, finished);
   // Kill the backend while the first sleeps.
   std::thread killer([this] {
+    AwaitOneBackend("query LIKE '%pg_sleep%' AND state = 'active'");
     Sql admin(admin_url_);
-    Clock::time_point give_up = Clock::now() + seconds(5);
-    while (admin.Value("SELECT count(*) FROM pg_stat_activity WHERE datname = '" + db_ +
-                       "' AND query LIKE '%pg_sleep%' AND state = 'active'") != "1" &&
-           Clock::now() < give_up) {
-      std::this_thread::sleep_for(milliseconds(20));
-    }
     admin.Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" +
                db_ + "' AND query LIKE '%pg_sleep%'");
   });
   const Clock::time_point start = Clock::now();
-  io.restart();  // stopped when Connect's run ran out of work
-  io.run();
+  io_.restart();  // stopped when Connect's run ran out of work
+  io_.run();
   killer.join();
   EXPECT_LT(Clock::now() - start, seconds(8));
   EXPECT_EQ(CodeOf(stuck.status), ErrorCode::kUnavailable);
   EXPECT_EQ(CodeOf(behind.status), ErrorCode::kUnavailable);
-  EXPECT_FALSE(connection.connected());
+  EXPECT_FALSE(connection_.connected());
 
   // Connected again, it pipelines as before.
-  io.restart();
-  Connect(io, connection);
+  io_.restart();
+  Connect();
   Outcome first, second;
-  Start(io, connection, kSleepThen, Params().Own("0.05").Int(4), Clock::now() + seconds(10),
+  Start(io_, connection_, kSleepThen, Params().Own("0.05").Int(4), Clock::now() + seconds(10),
         first, finished);
-  Start(io, connection, kSleepThen, Params().Own("0").Int(5), Clock::now() + seconds(10), second,
+  Start(io_, connection_, kSleepThen, Params().Own("0").Int(5), Clock::now() + seconds(10), second,
         finished);
-  io.restart();
-  io.run();
+  io_.restart();
+  io_.run();
   ASSERT_TRUE(first.status.ok()) << first.status.ToString();
   ASSERT_TRUE(second.status.ok()) << second.status.ToString();
   EXPECT_EQ(first.results[0].Int(0, 0), 4);
@@ -151,33 +153,27 @@ TEST_F(PgConnectionTest, ABrokenConnectionFailsTheRunsPipelinedBehindAndCanRecon
 }
 
 TEST_F(PgConnectionTest, ARunPastItsDeadlineClosesTheConnectionAndFailsTheRunsBehindAtOnce) {
-  asio::io_context io(1);
-  Connection connection(io);
-  Connect(io, connection);
   Outcome late, behind;
   const Clock::time_point start = Clock::now();
   // The first may take 200 ms; it sleeps 3 s. The second, behind it, could wait 10 s, but
   // its results can no longer be read in order: it fails with the first, not 10 s later.
-  AheadAndBehind(io, connection, "3", start + milliseconds(200), start + seconds(10), late,
+  AheadAndBehind(io_, connection_, "3", start + milliseconds(200), start + seconds(10), late,
                  behind);
   const Clock::duration took = Clock::now() - start;
   EXPECT_EQ(CodeOf(late.status), ErrorCode::kUnavailable);
   EXPECT_EQ(CodeOf(behind.status), ErrorCode::kUnavailable);
   EXPECT_GE(took, milliseconds(190));
   EXPECT_LT(took, milliseconds(2500));
-  EXPECT_FALSE(connection.connected());
+  EXPECT_FALSE(connection_.connected());
 }
 
 // A Run's deadline bounds its own wait for results, not its wait for the Runs ahead: one sent
 // behind with an earlier deadline (a failed batch's resend, sent behind a later batch) must
 // not close the connection under a Run ahead that is well within its own.
 TEST_F(PgConnectionTest, ARunBehindWithAnEarlierDeadlineDoesNotFailTheRunAhead) {
-  asio::io_context io(1);
-  Connection connection(io);
-  Connect(io, connection);
   Outcome ahead, behind;
   const Clock::time_point start = Clock::now();
-  AheadAndBehind(io, connection, "0.5", start + seconds(10), start + milliseconds(100), ahead,
+  AheadAndBehind(io_, connection_, "0.5", start + seconds(10), start + milliseconds(100), ahead,
                  behind);
   ASSERT_TRUE(ahead.status.ok()) << ahead.status.ToString();
   EXPECT_EQ(ahead.results[0].Int(0, 0), 1);
@@ -194,21 +190,18 @@ TEST_F(PgConnectionTest, ARunBehindWithAnEarlierDeadlineDoesNotFailTheRunAhead) 
 // A Run of nothing sends nothing and reads nothing (a batch whose writes all expired before
 // it was sent); the connection goes on.
 TEST_F(PgConnectionTest, ARunOfNothingAnswersAtOnce) {
-  asio::io_context io(1);
-  Connection connection(io);
-  Connect(io, connection);
   std::vector<PgResult> results;
-  Status empty = RunOn(io, connection.Run(std::span<const Query>(),
+  Status empty = RunOn(io_, connection_.Run(std::span<const Query>(),
                                           std::span<const std::size_t>(), results,
                                           Clock::now() + seconds(5)));
   EXPECT_TRUE(empty.ok()) << empty.ToString();
   EXPECT_TRUE(results.empty());
   Outcome after;
   int finished = 0;
-  Start(io, connection, kSleepThen, Params().Own("0").Int(7), Clock::now() + seconds(5), after,
+  Start(io_, connection_, kSleepThen, Params().Own("0").Int(7), Clock::now() + seconds(5), after,
         finished);
-  io.restart();
-  io.run();
+  io_.restart();
+  io_.run();
   ASSERT_TRUE(after.status.ok()) << after.status.ToString();
   EXPECT_EQ(after.results[0].Int(0, 0), 7);
 }

@@ -16,6 +16,7 @@
 #include <ostream>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/task.h"
@@ -145,6 +146,31 @@ class PostgresStoreTest : public ::testing::Test {
     options.loops = std::move(loops);
     options.pool_per_loop = pool;
     return Open(options);
+  }
+
+  // A transaction of the test's own that holds `user`'s tally row: that user's writes wait
+  // inside the server until it ends (Exec("ROLLBACK"), or the Sql's end).
+  std::unique_ptr<Sql> HoldWriteLock(const std::string& user) {
+    auto holder = std::make_unique<Sql>(url_);
+    holder->Exec("BEGIN");
+    holder->Exec("SELECT 1 FROM todo.tally WHERE td_user = '" + user + "' FOR UPDATE");
+    return holder;
+  }
+
+  // Waits (up to 5 s) until exactly one backend of the test's database matches `where` (a
+  // condition on pg_stat_activity).
+  void AwaitOneBackend(const std::string& where) {
+    Sql admin(admin_url_);
+    Clock::time_point give_up = Clock::now() + seconds(5);
+    while (admin.Value("SELECT count(*) FROM pg_stat_activity WHERE datname = '" + db_ +
+                       "' AND " + where) != "1" &&
+           Clock::now() < give_up) {
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+  }
+  // ... until one of the store's connections waits for a lock.
+  void AwaitALockWait() {
+    AwaitOneBackend("application_name = 'todo' AND wait_event_type = 'Lock'");
   }
 
   void OpenDefault() {

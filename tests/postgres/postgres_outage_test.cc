@@ -24,9 +24,7 @@ TEST_F(PostgresOutageTest, ServerStoppedMidUseIsUnavailableQuicklyThenRecovers) 
 
   // A write in flight when the server stops (held up by a lock, so that it is inside the
   // server at that moment).
-  auto holder = std::make_unique<Sql>(url_);
-  holder->Exec("BEGIN");
-  holder->Exec("SELECT 1 FROM todo.tally WHERE td_user = 'alice' FOR UPDATE");
+  std::unique_ptr<Sql> holder = HoldWriteLock("alice");
   std::future<Result<Written<Task>>> pending = std::async(std::launch::async, [&] {
     return RunSync(store_->UpdateTask(kAlice, a.id,
                                       TaskPatch{.text = "during", .done = std::nullopt}, nullptr));

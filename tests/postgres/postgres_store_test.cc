@@ -665,7 +665,8 @@ TEST_F(PostgresStoreTest, ConcurrentOpensMigrateOnce) {
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(failures, 0);
   Sql sql(url_);
-  EXPECT_EQ(sql.Value("SELECT string_agg(version::text, ',') FROM todo.schema_migrations"), "1,2,3");
+  EXPECT_EQ(sql.Value("SELECT string_agg(version::text, ',') FROM todo.schema_migrations"),
+            "1,2,3");
 }
 
 TEST_F(PostgresStoreTest, WithoutMigrateAnUnmigratedDatabaseIsRefused) {
@@ -742,24 +743,16 @@ TEST_F(PostgresStoreTest, WithTwoConnectionsAWriteDoesNotQueueBehindABatchStuckO
   ASSERT_NE(store_, nullptr);
   Task a = Add(*store_, kAlice, "a");
   Add(*store_, kBob, "b");
-  Sql holder(url_);
-  holder.Exec("BEGIN");
-  holder.Exec("SELECT 1 FROM todo.tally WHERE td_user = 'alice' FOR UPDATE");
+  std::unique_ptr<Sql> holder = HoldWriteLock("alice");
   std::future<Result<Written<Task>>> stuck = std::async(std::launch::async, [&] {
     return RunSync(store_->UpdateTask(kAlice, a.id,
                                       TaskPatch{.text = "later", .done = std::nullopt}, nullptr));
   });
-  Sql admin(admin_url_);
-  Clock::time_point give_up = Clock::now() + seconds(5);
-  while (admin.Value("SELECT count(*) FROM pg_stat_activity WHERE datname = '" + db_ +
-                     "' AND application_name = 'todo' AND wait_event_type = 'Lock'") != "1" &&
-         Clock::now() < give_up) {
-    std::this_thread::sleep_for(milliseconds(20));
-  }
+  AwaitALockWait();
   // Bob's add, while alice's batch waits for the lock.
   std::future<Task> other = std::async(std::launch::async, [&] { return Add(*store_, kBob, "c"); });
   const bool answered = other.wait_for(seconds(2)) == std::future_status::ready;
-  holder.Exec("ROLLBACK");
+  holder->Exec("ROLLBACK");
   EXPECT_TRUE(answered) << "bob's add waited behind alice's stuck batch";
   EXPECT_EQ(other.get().text, "c");
   auto later = stuck.get();
@@ -771,25 +764,18 @@ TEST_F(PostgresStoreTest, BrokenConnectionMidRequestIsUnavailableAndThePoolHeals
   OpenDefault();
   Task a = Add(*store_, kAlice, "a");
   // Hold alice's write lock so that the next write of hers waits inside the server.
-  Sql holder(url_);
-  holder.Exec("BEGIN");
-  holder.Exec("SELECT 1 FROM todo.tally WHERE td_user = 'alice' FOR UPDATE");
+  std::unique_ptr<Sql> holder = HoldWriteLock("alice");
   std::future<Result<Written<Task>>> pending = std::async(std::launch::async, [&] {
     return RunSync(store_->UpdateTask(kAlice, a.id,
                                       TaskPatch{.text = "never", .done = std::nullopt}, nullptr));
   });
-  Sql admin(admin_url_);
   // Wait until the write is blocked on the lock, then kill every connection of the store's.
-  Clock::time_point give_up = Clock::now() + seconds(5);
-  while (admin.Value("SELECT count(*) FROM pg_stat_activity WHERE datname = '" + db_ +
-                     "' AND application_name = 'todo' AND wait_event_type = 'Lock'") != "1" &&
-         Clock::now() < give_up) {
-    std::this_thread::sleep_for(milliseconds(20));
-  }
+  AwaitALockWait();
+  Sql admin(admin_url_);
   admin.Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + db_ +
              "' AND application_name = 'todo'");
   EXPECT_EQ(CodeOf(pending.get()), ErrorCode::kUnavailable);
-  holder.Exec("ROLLBACK");
+  holder->Exec("ROLLBACK");
   // The pool drops the dead connections and opens new ones: the next calls just work.
   EXPECT_EQ(RunSync(store_->GetTask(kAlice, a.id)).value().text, "a");
   Task b = Add(*store_, kAlice, "b");
@@ -799,9 +785,7 @@ TEST_F(PostgresStoreTest, BrokenConnectionMidRequestIsUnavailableAndThePoolHeals
 TEST_F(PostgresStoreTest, ARequestStuckInTheServerGivesUpAtItsDeadlineAndChangesNothing) {
   OpenDefault();
   Task a = Add(*store_, kAlice, "a");
-  Sql holder(url_);
-  holder.Exec("BEGIN");
-  holder.Exec("SELECT 1 FROM todo.tally WHERE td_user = 'alice' FOR UPDATE");
+  std::unique_ptr<Sql> holder = HoldWriteLock("alice");
   Clock::time_point start = Clock::now();
   auto stuck = RunSync(
       store_->UpdateTask(kAlice, a.id, TaskPatch{.text = "late", .done = std::nullopt}, nullptr));
@@ -812,7 +796,7 @@ TEST_F(PostgresStoreTest, ARequestStuckInTheServerGivesUpAtItsDeadlineAndChanges
   // The abandoned backend notices its client is gone (client_connection_check_interval)
   // and aborts, rather than making the change once the lock is free.
   std::this_thread::sleep_for(milliseconds(2500));
-  holder.Exec("ROLLBACK");
+  holder->Exec("ROLLBACK");
   std::this_thread::sleep_for(milliseconds(300));
   EXPECT_EQ(RunSync(store_->GetTask(kAlice, a.id)).value().text, "a");
   EXPECT_EQ(Events(*store_).size(), 1u);
