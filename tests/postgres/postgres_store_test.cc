@@ -383,6 +383,121 @@ TEST_F(PostgresStoreTest, ConcurrentRequestsWithOneIdempotencyKeyWriteOnce) {
   store.reset();
 }
 
+// A batch's merged statements claim keys with plain inserts (kAddTasks, kRemoveOldests): a
+// retry among them fails the batch, which is sent again write by write (so the retry is
+// replayed and the others happen once); then, for a while, the loop's merged statements
+// replay keys themselves (kAddTasksOrReplay, kRemoveOldestsOrReplay) and no batch fails.
+TEST_F(PostgresStoreTest, ARetryFailsItsMergedBatchOnceThenMergedStatementsReplay) {
+  asio::io_context io(1);
+  auto ids = [](const std::vector<int64_t>& removed) {
+    std::string out;
+    for (int64_t id : removed) out += std::to_string(id) + ",";
+    return out;
+  };
+  auto add_key = [](std::string name) {
+    return Idempotency<Task>{.key = std::move(name), .fingerprint = "add", .status = 201,
+                             .render = [](const Task& t) { return std::to_string(t.id); }};
+  };
+  auto remove_key = [&](std::string name) {
+    return Idempotency<std::vector<int64_t>>{
+        .key = std::move(name), .fingerprint = "remove", .status = 200, .render = ids};
+  };
+  const std::vector<Actor> users = {kAlice, kBob, Actor{.name = "carol"}, Actor{.name = "dan"}};
+  std::unique_ptr<Store> store = OpenOn({&io}, 1);
+  ASSERT_NE(store, nullptr);
+  for (const Actor& user : users) {
+    for (int i = 0; i < 30; ++i) {
+      ASSERT_TRUE(RunOn(io, store->AddTask(user, "seed " + std::to_string(i), nullptr)).ok());
+    }
+  }
+  // The first answers, each alone (nothing else queued).
+  Idempotency<Task> retried_add = add_key("add retried");
+  auto added = RunOn(io, store->AddTask(kAlice, "retried", &retried_add));
+  ASSERT_TRUE(added.ok() && added->value) << added.status().ToString();
+  Idempotency<std::vector<int64_t>> retried_remove = remove_key("remove retried");
+  auto removed = RunOn(io, store->RemoveOldest(kBob, 2, &retried_remove));
+  ASSERT_TRUE(removed.ok() && removed->value && removed->value->size() == 2u);
+
+  // A wave of writes queued together on the loop: the first two go alone (two batches in
+  // flight), the rest as one batch with merged adds and remove-oldests, the retry among them.
+  int failures = 0;
+  std::vector<Idempotency<Task>> add_keys;
+  std::vector<Idempotency<std::vector<int64_t>>> remove_keys;
+  auto wave = [&](Store& on, int n, bool retry_add, bool retry_remove) {
+    add_keys.clear();
+    remove_keys.clear();
+    add_keys.reserve(24);
+    remove_keys.reserve(4);
+    for (int i = 0; i < 24; ++i) add_keys.push_back(add_key("add " + std::to_string(n * 100 + i)));
+    for (int i = 0; i < 4; ++i) {
+      remove_keys.push_back(remove_key("remove " + std::to_string(n * 100 + i)));
+    }
+    auto spawn = [&](auto work) { asio::co_spawn(io, std::move(work), asio::detached); };
+    for (int i = 0; i < 24; ++i) {
+      spawn([&, i]() -> asio::awaitable<void> {
+        auto r = co_await on.AddTask(users[static_cast<std::size_t>(i) % 4], "wave", &add_keys[i]);
+        if (!r.ok() || !r->value) ++failures;
+      });
+      if (i == 12 && retry_add) {
+        spawn([&]() -> asio::awaitable<void> {
+          auto r = co_await on.AddTask(kAlice, "retried", &retried_add);
+          if (!r.ok() || !r->replay || r->replay->body != std::to_string(added->value->id)) {
+            ++failures;
+          }
+        });
+      }
+      if (i == 13 && retry_remove) {
+        spawn([&]() -> asio::awaitable<void> {
+          auto r = co_await on.RemoveOldest(kBob, 2, &retried_remove);
+          if (!r.ok() || !r->replay || r->replay->body != ids(*removed->value)) ++failures;
+        });
+      }
+    }
+    for (int i = 0; i < 4; ++i) {  // one per user: merged
+      spawn([&, i]() -> asio::awaitable<void> {
+        auto r = co_await on.RemoveOldest(users[static_cast<std::size_t>(i)], 1, &remove_keys[i]);
+        if (!r.ok() || !r->value || r->value->size() != 1u) ++failures;
+      });
+    }
+    io.restart();
+    io.run();
+  };
+
+  wave(*store, 1, true, false);
+  EXPECT_EQ(failures, 0);
+  // Only a plain insert fails on the retry's key: kAddTask alone, or with ON CONFLICT, replays.
+  Store::BatchStats first = store->batch_stats();
+  EXPECT_EQ(first.resent, 1u);
+
+  wave(*store, 2, true, true);
+  EXPECT_EQ(failures, 0);
+  Store::BatchStats second = store->batch_stats();
+  EXPECT_EQ(second.resent, 1u);  // replayed by the merged statements themselves
+  EXPECT_GT(second.merged_adds, first.merged_adds);
+  EXPECT_GT(second.merged_removes, first.merged_removes);
+  store.reset();
+
+  // A store of its own (another server, or a restart): a retried remove-oldest fails its
+  // merged batch once too.
+  std::unique_ptr<Store> other = OpenOn({&io}, 1);
+  ASSERT_NE(other, nullptr);
+  wave(*other, 3, false, true);
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(other->batch_stats().resent, 1u);
+  other.reset();
+
+  // Every write happened once: 1 + 3 x 24 adds and 2 + 3 x 4 removals in all.
+  Sql sql(url_);
+  const int seeded = 4 * 30;
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM todo.element"),
+            std::to_string(seeded + 1 + 3 * 24 - 2 - 3 * 4));
+  EXPECT_EQ(sql.Value("SELECT sum(open_count) FROM todo.tally"),
+            std::to_string(seeded + 1 + 3 * 24 - 2 - 3 * 4));
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM todo.event"),
+            std::to_string(seeded + 1 + 3 * 24 + 2 + 3 * 4));
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM todo.request"), std::to_string(2 + 3 * 28));
+}
+
 // A keyed write records its result as data and a replay renders it again (pg_sql.h): the
 // replay must be the first answer exactly, every field, for each kind of write; and a write
 // sent without a key records nothing.

@@ -1304,7 +1304,10 @@ TEST_P(StoreConformance, ManyUsersWritingTogetherEachComeOutExact) {
   if (GetParam().name == "postgres") {
     EXPECT_GT(store_->batch_stats().merged_adds, 0u);
     EXPECT_GT(store_->batch_stats().merged_removes, 0u);
-    EXPECT_EQ(store_->batch_stats().resent, 0u);  // no write here fails
+    // No write here fails, but a retry fails the batch whose merged statements claim keys
+    // with plain inserts; after that the loop replays keys in merged statements for a while.
+    // With two batches in flight, both may have been sent before the first failed.
+    EXPECT_LE(store_->batch_stats().resent, 2u);
   }
 }
 

@@ -319,9 +319,12 @@ asio::awaitable<void> Batcher::RunBatch(Connection& connection, std::vector<Writ
     all.push_back(Query{&statement, std::move(arrays)});
   };
   const std::size_t adds_result = all.size();
-  if (!adds.empty()) merge(kAddTasks, adds, 0);
+  // Keys claimed by plain inserts, unless a batch of this loop failed lately (most likely on
+  // a key already recorded: a retry), see kAddTasks.
+  const bool careful = Clock::now() < careful_until_;
+  if (!adds.empty()) merge(careful ? kAddTasksOrReplay : kAddTasks, adds, 0);
   const std::size_t removes_result = all.size();
-  if (!removes.empty()) merge(kRemoveOldests, removes, 1);
+  if (!removes.empty()) merge(careful ? kRemoveOldestsOrReplay : kRemoveOldests, removes, 1);
   for (std::size_t w = 0, a = 0, r = 0; w < shared; ++w) {
     if (a < adds.size() && adds[a] == batch[w]) {
       merged[w] = Merged::kAdd;
@@ -368,7 +371,9 @@ asio::awaitable<void> Batcher::RunBatch(Connection& connection, std::vector<Writ
   if (failed && shared > 1) {
     // The one transaction was rolled back: send each write again, with its own statements,
     // in a transaction of its own (one segment each), still in one round trip. The alones'
-    // results are kept.
+    // results are kept. Retries come in bursts (after an outage, a failover): for a while,
+    // merged statements replay keys instead of failing their batch.
+    if (!adds.empty() || !removes.empty()) careful_until_ = Clock::now() + kCarefulFor;
     resent_.fetch_add(1, std::memory_order_relaxed);
     std::vector<Query> again;
     std::vector<std::size_t> each;

@@ -31,7 +31,10 @@
 // rolls the whole transaction back; the batch is then sent again with each write's own
 // statements in a segment (a transaction) of its own, in the same round trip, so that one
 // failing write never fails or loses the others
-// (docs: performance.md, point 3).
+// (docs: performance.md, point 3). The merged statements claim Idempotency-Keys with plain
+// inserts (cheaper than ON CONFLICT): a key already recorded, i.e. a retry, fails its batch,
+// which is then resent so; for kCarefulFor after that, the loop's merged statements claim
+// keys with ON CONFLICT and answer retries with replays instead (retries come in bursts).
 //
 // Pipelining (depth, --db-pipeline): a connection carries up to `depth` batches at once. The
 // next batch is sent while the one before runs, so the database starts it the moment that one
@@ -56,6 +59,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <deque>
@@ -72,6 +76,10 @@ namespace todo::store::pg {
 class Batcher {
  public:
   static constexpr std::size_t kMaxBatch = 64;
+  // How long, after a batch with merged statements failed, merged statements claim keys with
+  // ON CONFLICT (kAddTasksOrReplay, kRemoveOldestsOrReplay) instead of plain inserts, which
+  // fail the whole batch on a key already recorded (a retry).
+  static constexpr std::chrono::seconds kCarefulFor{10};
 
   // `pool` must outlive the Batcher; at most `connections` of its connections are used, each
   // with up to `depth` batches in flight at once (pipelined: each sent as soon as it is
@@ -136,6 +144,7 @@ class Batcher {
   int depth_;
   int max_drivers_;
   int drivers_ = 0;
+  Clock::time_point careful_until_;  // see kCarefulFor
   std::vector<std::unique_ptr<Shared>> shared_;
   std::deque<Write*> queued_;
   std::atomic<uint64_t> batches_{0};
