@@ -310,7 +310,7 @@ asio::awaitable<void> Batcher::RunBatch(Connection& connection, std::vector<Writ
                    std::size_t query) {
     std::vector<std::vector<const char*>> columns;
     for (Write* write : writes) {
-      std::vector<const char*> values = (*write->queries)[query].params.Values();
+      const Params::ValueArray values = (*write->queries)[query].params.Values();
       columns.resize(values.size());
       for (std::size_t c = 0; c < values.size(); ++c) columns[c].push_back(values[c]);
     }

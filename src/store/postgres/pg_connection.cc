@@ -90,9 +90,8 @@ Params& Params::Null() {
   return *this;
 }
 
-std::vector<const char*> Params::Values() const {
-  std::vector<const char*> values;
-  values.reserve(entries_.size());
+Params::ValueArray Params::Values() const {
+  ValueArray values;
   for (const Entry& e : entries_) {
     if (e.ref != nullptr) {
       values.push_back(e.ref->c_str());
@@ -435,7 +434,7 @@ asio::awaitable<Status> Connection::Run(std::span<const Query> queries,
   for (std::size_t size : segment_sizes) {
     for (std::size_t end = next + size; next < end; ++next) {
       const Query& query = queries[next];
-      std::vector<const char*> values = query.params.Values();
+      const Params::ValueArray values = query.params.Values();
       if (PQsendQueryPrepared(conn_, query.statement->name, query.params.size(), values.data(),
                               nullptr, nullptr, 0) != 1) {
         co_return Broken("sending a statement");

@@ -18,6 +18,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/container/small_vector.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -94,17 +95,22 @@ class Params {
     }
   }
 
+  // Statements take up to 8 parameters: a write's Params, built for every request, then
+  // allocate nothing (short texts, numbers among them, stay inside their std::string).
+  static constexpr std::size_t kInline = 8;
+  using ValueArray = boost::container::small_vector<const char*, kInline>;
+
   int size() const { return static_cast<int>(entries_.size()); }
   // The values as libpq wants them; valid until this object changes.
-  std::vector<const char*> Values() const;
+  ValueArray Values() const;
 
  private:
   struct Entry {
     const std::string* ref = nullptr;  // set: a caller's string
     int owned = -1;                    // >= 0: an index into owned_
   };                                   // neither: NULL
-  std::vector<Entry> entries_;
-  std::vector<std::string> owned_;
+  boost::container::small_vector<Entry, kInline> entries_;
+  boost::container::small_vector<std::string, kInline> owned_;
 };
 
 // One statement of a pipeline.
