@@ -174,7 +174,8 @@ std::string Metrics::Render(const Gauges& gauges) const {
   line("todo_db_merged_total{kind=\"remove_oldest\"} " +
        std::to_string(gauges.batches.merged_removes));
   line("# HELP todo_db_batches_resent_total Batches whose shared transaction failed (a write's "
-       "error, a deadlock) and whose writes were sent again, each in its own transaction.");
+       "error, a deadlock, a retried key among merged writes) and whose writes were sent "
+       "again, each in its own transaction.");
   line("# TYPE todo_db_batches_resent_total counter");
   line("todo_db_batches_resent_total " + std::to_string(gauges.batches.resent));
   return out;

@@ -32,6 +32,7 @@
 
 #include "core/json.h"
 #include "pg_fixture.h"
+#include "store/postgres/pg_schema.h"
 
 namespace todo::store::pgtest {
 namespace {
@@ -781,7 +782,58 @@ TEST_F(PostgresStoreTest, ConcurrentOpensMigrateOnce) {
   EXPECT_EQ(failures, 0);
   Sql sql(url_);
   EXPECT_EQ(sql.Value("SELECT string_agg(version::text, ',') FROM todo.schema_migrations"),
-            "1,2,3");
+            "1,2,3,4");
+}
+
+// Migration 4 on a database of version 3 that holds data: afterwards names and keys compare
+// byte by byte (COLLATE "C"; the users view in byte order), and what was there still reads,
+// counts and replays.
+TEST_F(PostgresStoreTest, Migration4KeepsVersion3DataAndComparesNamesByteByByte) {
+  {
+    Sql sql(url_);
+    sql.Exec("CREATE SCHEMA todo");
+    sql.Exec("CREATE TABLE todo.schema_migrations (version integer PRIMARY KEY, "
+             "applied timestamptz NOT NULL DEFAULT now())");
+    for (int n = 1; n <= 3; ++n) {
+      sql.Exec(pg::kMigrations[static_cast<std::size_t>(n - 1)]);
+      sql.Exec("INSERT INTO todo.schema_migrations (version) VALUES (" + std::to_string(n) + ")");
+    }
+    // Three developers whose names order differently by bytes than by a language's rules,
+    // a task each, and alice's add recorded under an Idempotency-Key, as version 3 wrote them.
+    sql.Exec("INSERT INTO todo.account (name, role, token_hash, created) VALUES "
+             "('alice', 'developer', NULL, now()), ('Zoe', 'developer', NULL, now()), "
+             "('\u00c9mile', 'developer', NULL, now())");
+    sql.Exec("INSERT INTO todo.element (id, td_user, init_time, last_update_time, task) "
+             "OVERRIDING SYSTEM VALUE VALUES "
+             "(7, 'alice', todo.at_ms(1000), todo.at_ms(1000), 'a'), "
+             "(8, 'Zoe', now(), now(), 'z'), (9, '\u00c9mile', now(), now(), 'e')");
+    sql.Exec("INSERT INTO todo.tally (td_user, open_count, done_count, last_update_time) "
+             "SELECT td_user, 1, 0, now() FROM todo.element");
+    sql.Exec("INSERT INTO todo.request (td_user, key, fingerprint, status, body, at, result) "
+             "VALUES ('alice', 'k1', 'POST a', 201, '', now(), '[7,\"a\",1000,1000,null]')");
+  }
+  OpenDefault();
+  Sql sql(url_);
+  EXPECT_EQ(sql.Value("SELECT max(version) FROM todo.schema_migrations"), "4");
+  EXPECT_EQ(sql.Value("SELECT string_agg(DISTINCT coalesce(collation_name, 'default'), ',') "
+                      "FROM information_schema.columns WHERE table_schema = 'todo' AND "
+                      "(column_name IN ('td_user', 'key', 'actor') OR "
+                      "(table_name = 'account' AND column_name = 'name'))"),
+            "C");
+  auto users = RunSync(store_->ListUsers(kMia));
+  ASSERT_TRUE(users.ok()) << users.status().ToString();
+  std::vector<std::string> names;
+  for (const UserSummary& user : *users) names.push_back(user.name + ":" + std::to_string(user.open));
+  EXPECT_EQ(names, (std::vector<std::string>{"Zoe:1", "alice:1", "\u00c9mile:1"}));
+  const Actor emile{.name = "\u00c9mile"};
+  ASSERT_EQ(List(*store_, emile).size(), 1u);
+  EXPECT_EQ(List(*store_, emile)[0].text, "e");
+  Idempotency<Task> retry{.key = "k1", .fingerprint = "POST a", .status = 201,
+                          .render = [](const Task& t) { return t.text + std::to_string(t.id); }};
+  auto replayed = RunSync(store_->AddTask(kAlice, "a", &retry));
+  ASSERT_TRUE(replayed.ok() && replayed->replay) << replayed.status().ToString();
+  EXPECT_EQ(replayed->replay->body, "a7");
+  EXPECT_EQ(List(*store_, kAlice).size(), 1u);
 }
 
 TEST_F(PostgresStoreTest, WithoutMigrateAnUnmigratedDatabaseIsRefused) {

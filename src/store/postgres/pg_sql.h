@@ -134,10 +134,9 @@ ON CONFLICT (td_user) DO UPDATE SET open_count = y.open_count WHERE false)sql"};
 // the batch) fails the statement with a unique violation, and so the batch, which then goes
 // again write by write (each kAddTask replays its key or claims it), and the loop uses
 // kAddTasksOrReplay for a while (pg_batch.h). Speculative insertion (ON CONFLICT) costs an
-// index search and a lock per row more than a plain insert, and the replay check a lookup
-// in `k` per row: this statement runs ~14% fewer instructions in the database than
-// kAddTasksOrReplay together with kRemoveOldests' own plain version (callgrind, 150 batches
-// of 14 adds and 14 remove-oldest; docs/benchmarks.md, seventh session).
+// index search, a lock and a WAL record per row more than a plain insert, and the replay
+// check a lookup in `k` per row: with kRemoveOldests claiming the same way, a batch's
+// statements run 14% fewer instructions in the database (callgrind; decision 0014).
 inline constexpr Statement kAddTasks{"add_tasks", R"sql(
 WITH x AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int4[], $5::text[])
