@@ -411,19 +411,19 @@ WITH x AS (
   SELECT * FROM unnest($1::text[], $2::int4[], $3::text[], $4::int4[], $5::text[])
     WITH ORDINALITY AS x(u, n, key, status, fp, ord)),
 victim AS (
-  SELECT x.ord, v.id FROM x,
+  SELECT x.ord, x.u, v.id FROM x,
     LATERAL (SELECT id FROM todo.element
              WHERE td_user = x.u AND done_time IS NULL ORDER BY id LIMIT x.n) v),
 k AS (
   INSERT INTO todo.request (td_user, key, fingerprint, status, body, at, result)
-  SELECT x.u, x.key, x.fp, x.status, '', now(),
-         coalesce((SELECT json_agg(v.id ORDER BY v.id) FROM victim v WHERE v.ord = x.ord),
-                  '[]'::json)::text
-  FROM x WHERE x.key IS NOT NULL ORDER BY x.ord),
+  SELECT x.u, x.key, x.fp, x.status, '', now(), coalesce(g.ids, '[]'::json)::text
+  FROM x LEFT JOIN (SELECT v.ord, json_agg(v.id ORDER BY v.id) AS ids FROM victim v
+                    GROUP BY v.ord) g ON g.ord = x.ord
+  WHERE x.key IS NOT NULL ORDER BY x.ord),
 d AS (
-  DELETE FROM todo.element el USING victim, x
-  WHERE el.id = victim.id AND victim.ord = x.ord AND el.td_user = x.u
-  RETURNING el.id, el.td_user, el.task, x.ord),
+  DELETE FROM todo.element el USING victim
+  WHERE el.id = victim.id AND el.td_user = victim.u
+  RETURNING el.id, el.td_user, el.task, victim.ord),
 ev AS (
   INSERT INTO todo.event (at, td_user, actor, kind, task_id, task)
   SELECT date_trunc('milliseconds', now()), d.td_user, d.td_user, 'removed', d.id, d.task
