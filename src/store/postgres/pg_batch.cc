@@ -371,9 +371,15 @@ asio::awaitable<void> Batcher::RunBatch(Connection& connection, std::vector<Writ
   if (failed && shared > 1) {
     // The one transaction was rolled back: send each write again, with its own statements,
     // in a transaction of its own (one segment each), still in one round trip. The alones'
-    // results are kept. Retries come in bursts (after an outage, a failover): for a while,
-    // merged statements replay keys instead of failing their batch.
-    if (!adds.empty() || !removes.empty()) careful_until_ = Clock::now() + kCarefulFor;
+    // results are kept. If a merged statement failed on a key already recorded (only its
+    // claim can raise a unique violation), a retry: they come in bursts (after an outage, a
+    // failover), so for a while merged statements replay keys instead of failing the batch.
+    auto key_taken = [&](bool merged, std::size_t at) {
+      return merged && results[at].sqlstate() == "23505";
+    };
+    if (key_taken(!adds.empty(), adds_result) || key_taken(!removes.empty(), removes_result)) {
+      careful_until_ = Clock::now() + kCarefulFor;
+    }
     resent_.fetch_add(1, std::memory_order_relaxed);
     std::vector<Query> again;
     std::vector<std::size_t> each;

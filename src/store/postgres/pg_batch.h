@@ -76,9 +76,9 @@ namespace todo::store::pg {
 class Batcher {
  public:
   static constexpr std::size_t kMaxBatch = 64;
-  // How long, after a batch with merged statements failed, merged statements claim keys with
-  // ON CONFLICT (kAddTasksOrReplay, kRemoveOldestsOrReplay) instead of plain inserts, which
-  // fail the whole batch on a key already recorded (a retry).
+  // How long, after a merged statement failed on a key already recorded (a retry), merged
+  // statements claim keys with ON CONFLICT (kAddTasksOrReplay, kRemoveOldestsOrReplay)
+  // instead of plain inserts, which fail the whole batch on such a key.
   static constexpr std::chrono::seconds kCarefulFor{10};
 
   // `pool` must outlive the Batcher; at most `connections` of its connections are used, each

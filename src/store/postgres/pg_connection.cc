@@ -2,6 +2,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
@@ -156,6 +157,18 @@ std::string TextArrayLiteral(std::span<const char* const> items) {
   return out;
 }
 
+namespace {
+
+// A statement prepared before a migration changed the type of what it returns (a column's
+// collation, as migration 4 did) fails so until it is prepared again.
+bool IsStalePlan(const PgResult& result) {
+  return !result.ok() && result.sqlstate() == "0A000" &&
+         result.error_message().find("cached plan must not change result type") !=
+             std::string::npos;
+}
+
+}  // namespace
+
 Status StatusOf(const PgResult& result) {
   if (result.ok()) return Status::Ok();
   std::string_view state = result.sqlstate();
@@ -171,6 +184,8 @@ Status StatusOf(const PgResult& result) {
     return Status::Unavailable(message);
   }
   if (state == "23505") return Status::Conflict(message);
+  // Its connection is closed (Connection::Run): the next one prepares the statement afresh.
+  if (IsStalePlan(result)) return Status::Unavailable(message);
   return Status::Internal(std::string(state) + ": " + message);
 }
 
@@ -448,6 +463,10 @@ asio::awaitable<Status> Connection::Run(std::span<const Query> queries,
   if (read.ok()) {
     ++reading_;
     turn_.cancel();
+    // Prepared statements that a migration made stale (IsStalePlan) stay so on this connection:
+    // close it (the Runs behind fail with kUnavailable, as for a broken one), and the pool
+    // opens a new one, which prepares every statement afresh.
+    if (std::any_of(results.begin(), results.end(), IsStalePlan)) Close();
   }
   co_return read;
 }

@@ -101,7 +101,8 @@ class Params {
   using ValueArray = boost::container::small_vector<const char*, kInline>;
 
   int size() const { return static_cast<int>(entries_.size()); }
-  // The values as libpq wants them; valid until this object changes.
+  // The values as libpq wants them; valid until this object changes, moves or goes away
+  // (they may point into it).
   ValueArray Values() const;
 
  private:

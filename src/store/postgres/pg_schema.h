@@ -133,7 +133,10 @@ CREATE OR REPLACE FUNCTION todo.ms(t timestamptz) RETURNS bigint
 // order of names is now their bytes' (the users view, as SQLite's BINARY order; C.UTF-8's
 // order is that too). The columns keep their type, so no table is rewritten, but each index
 // on them is rebuilt while the migration holds its tables' locks: on a large database the
-// migration takes as long as those index builds.
+// migration takes as long as those index builds. Statements prepared before it that return
+// these columns fail until prepared again ("cached plan must not change result type"):
+// Connection::Run then closes the connection and the pool prepares them on a new one; older
+// todods do not, and must be restarted (operations.md).
 inline constexpr char kMigration4[] = R"sql(
 ALTER TABLE todo.account ALTER COLUMN name TYPE text COLLATE "C";
 ALTER TABLE todo.element ALTER COLUMN td_user TYPE text COLLATE "C";
@@ -142,6 +145,8 @@ ALTER TABLE todo.event ALTER COLUMN td_user TYPE text COLLATE "C",
                        ALTER COLUMN actor TYPE text COLLATE "C";
 ALTER TABLE todo.request ALTER COLUMN td_user TYPE text COLLATE "C",
                          ALTER COLUMN key TYPE text COLLATE "C";
+-- ALTER COLUMN TYPE drops the columns' statistics: gather them again at once.
+ANALYZE todo.account, todo.element, todo.tally, todo.event, todo.request;
 )sql";
 
 inline constexpr std::array<const char*, 4> kMigrations = {kMigration1, kMigration2,

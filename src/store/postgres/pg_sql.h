@@ -531,6 +531,9 @@ SELECT (SELECT count(*) FROM added))sql"};
 // Its last column, claimed, says which: false (one row, nothing else) means the key was
 // already recorded, and the caller replays the record with kFindRequest once its batch has
 // committed. No error is raised, so a replay never aborts the other writes of its batch.
+// The merged kAddTasks and kRemoveOldests are the exception: they claim with plain inserts,
+// so a key already recorded fails their batch, which is then resent write by write, each
+// write's own statement claiming as above (decision 0014).
 //
 // Only successful answers are recorded: an edit or removal of a task that is not the user's
 // inserts nothing. Such a write still answers "replay" if its key is recorded (visible to
