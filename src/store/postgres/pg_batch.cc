@@ -319,8 +319,8 @@ asio::awaitable<void> Batcher::RunBatch(Connection& connection, std::vector<Writ
     all.push_back(Query{&statement, std::move(arrays)});
   };
   const std::size_t adds_result = all.size();
-  // Keys claimed by plain inserts, unless a batch of this loop failed lately (most likely on
-  // a key already recorded: a retry), see kAddTasks.
+  // Keys claimed by plain inserts, unless a merged statement of this loop failed on a key
+  // already recorded (a retry) lately: see kAddTasks and kCarefulFor.
   const bool careful = Clock::now() < careful_until_;
   if (!adds.empty()) merge(careful ? kAddTasksOrReplay : kAddTasks, adds, 0);
   const std::size_t removes_result = all.size();

@@ -59,9 +59,9 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <string>
